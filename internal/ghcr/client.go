@@ -1,0 +1,320 @@
+// Package ghcr talks to GitHub Container Registry: the Packages REST API for
+// versions (list, delete) and the OCI registry for manifests. It is the only
+// place ghcr-prune does I/O with GitHub.
+package ghcr
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"sync"
+
+	"github.com/google/go-containerregistry/pkg/authn"
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
+	"github.com/google/go-github/v57/github"
+
+	"github.com/ghcr-prune/ghcr-prune/retention"
+)
+
+// Config says where GHCR is and who to act as.
+type Config struct {
+	Token       string
+	Owner       string
+	APIURL      string // REST base, e.g. https://api.github.com
+	RegistryURL string // https://ghcr.io, ghcr.io or http://127.0.0.1:5000
+	HTTP        *http.Client
+}
+
+// Client is a GHCR owner's packages.
+type Client struct {
+	gh       *github.Client
+	owner    string
+	org      bool
+	registry string
+	opts     []name.Option
+	puller   *remote.Puller
+
+	mu    sync.Mutex
+	stats Stats
+}
+
+// Stats counts requests by what they are for.
+type Stats struct {
+	ListRequests   int
+	ManifestGets   int
+	DeleteRequests int
+}
+
+// New checks the owner exists and whether it is an organization, and
+// prepares a registry puller that is shared so the token is exchanged once.
+func New(ctx context.Context, cfg Config) (*Client, error) {
+	hc := cfg.HTTP
+	if hc == nil {
+		hc = &http.Client{Transport: NewTransport(nil)}
+	}
+	gh := github.NewClient(hc)
+	if cfg.Token != "" {
+		gh = gh.WithAuthToken(cfg.Token)
+	}
+	base, err := url.Parse(strings.TrimSuffix(cfg.APIURL, "/") + "/")
+	if err != nil || (base.Scheme != "https" && base.Scheme != "http") || base.Host == "" {
+		return nil, fmt.Errorf("github-api-url: %q is not an http(s) URL", cfg.APIURL)
+	}
+	gh.BaseURL = base
+	host, insecure, err := ParseRegistryURL(cfg.RegistryURL)
+	if err != nil {
+		return nil, err
+	}
+	c := &Client{gh: gh, registry: host}
+	if insecure {
+		c.opts = append(c.opts, name.Insecure)
+	}
+	var auth authn.Authenticator = authn.Anonymous
+	if cfg.Token != "" {
+		// GHCR takes any username with the token as password.
+		auth = &authn.Basic{Username: "ghcr-prune", Password: cfg.Token}
+	}
+	c.puller, err = remote.NewPuller(remote.WithAuth(auth), remote.WithTransport(hc.Transport), remote.WithUserAgent("ghcr-prune"))
+	if err != nil {
+		return nil, err
+	}
+	user, _, err := gh.Users.Get(ctx, cfg.Owner)
+	if err != nil {
+		if isStatus(err, http.StatusNotFound) {
+			return nil, fmt.Errorf("owner: no GitHub user or organization is called %q", cfg.Owner)
+		}
+		return nil, fmt.Errorf("owner: looking up %q: %w", cfg.Owner, err)
+	}
+	c.owner = user.GetLogin()
+	c.org = user.GetType() == "Organization"
+	return c, nil
+}
+
+// ParseRegistryURL accepts https://ghcr.io, ghcr.io and http://host:port and
+// returns the host and whether to speak plain HTTP.
+func ParseRegistryURL(s string) (host string, insecure bool, err error) {
+	raw := strings.TrimSuffix(strings.TrimSpace(s), "/")
+	if !strings.Contains(raw, "://") {
+		raw = "https://" + raw
+	}
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" || (u.Path != "" && u.Path != "/") || (u.Scheme != "https" && u.Scheme != "http") {
+		return "", false, fmt.Errorf("registry-url: %q is not a registry URL like https://ghcr.io", s)
+	}
+	return u.Host, u.Scheme == "http", nil
+}
+
+// Owner is the owner's login as GitHub spells it.
+func (c *Client) Owner() string { return c.owner }
+
+// Stats returns the request counts so far.
+func (c *Client) Stats() Stats {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.stats
+}
+
+func (c *Client) count(f func(*Stats)) {
+	c.mu.Lock()
+	f(&c.stats)
+	c.mu.Unlock()
+}
+
+// Packages lists the owner's container packages.
+func (c *Client) Packages(ctx context.Context) ([]string, error) {
+	opts := &github.PackageListOptions{PackageType: github.String("container"), ListOptions: github.ListOptions{PerPage: 100}}
+	var names []string
+	for {
+		var (
+			pkgs []*github.Package
+			resp *github.Response
+			err  error
+		)
+		c.count(func(s *Stats) { s.ListRequests++ })
+		if c.org {
+			pkgs, resp, err = c.gh.Organizations.ListPackages(ctx, c.owner, opts)
+		} else {
+			pkgs, resp, err = c.gh.Users.ListPackages(ctx, c.owner, opts)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("listing the container packages of %s (a wildcard in packages needs a token that can list them, such as a classic PAT with read:packages; GITHUB_TOKEN cannot): %w", c.owner, err)
+		}
+		for _, p := range pkgs {
+			names = append(names, p.GetName())
+		}
+		if resp.NextPage == 0 {
+			break
+		}
+		opts.Page = resp.NextPage
+	}
+	slices.Sort(names)
+	return names, nil
+}
+
+// CheckPackage fails when pkg does not exist or cannot be seen.
+func (c *Client) CheckPackage(ctx context.Context, pkg string) error {
+	var err error
+	c.count(func(s *Stats) { s.ListRequests++ })
+	if c.org {
+		_, _, err = c.gh.Organizations.GetPackage(ctx, c.owner, "container", url.PathEscape(pkg))
+	} else {
+		_, _, err = c.gh.Users.GetPackage(ctx, c.owner, "container", url.PathEscape(pkg))
+	}
+	if isStatus(err, http.StatusNotFound) {
+		return fmt.Errorf("packages: %s has no container package %q, or the token cannot see it", c.owner, pkg)
+	}
+	return err
+}
+
+// Versions lists every active version of pkg. The listing is checked for
+// completeness: pages that shift under a concurrent push or delete are
+// detected by counting, and the listing is read again.
+func (c *Client) Versions(ctx context.Context, pkg string) ([]retention.Version, error) {
+	var lastErr error
+	for range 3 {
+		vs, err := c.listVersions(ctx, pkg)
+		if err == nil {
+			return vs, nil
+		}
+		if !errors.Is(err, errShifted) {
+			return nil, err
+		}
+		lastErr = err
+	}
+	return nil, fmt.Errorf("the listing of %s kept changing while it was read: %w", pkg, lastErr)
+}
+
+var errShifted = errors.New("versions moved between pages")
+
+const perPage = 100
+
+// listVersions reads the first page, learns the last page from its Link
+// header, then reads the rest concurrently.
+func (c *Client) listVersions(ctx context.Context, pkg string) ([]retention.Version, error) {
+	first, resp, err := c.versionsPage(ctx, pkg, 1)
+	if err != nil {
+		return nil, err
+	}
+	last := max(resp.LastPage, 1)
+	pages := make([][]*github.PackageVersion, last)
+	pages[0] = first
+	errs := make([]error, last)
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, 4)
+	for p := 2; p <= last; p++ {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			pages[p-1], _, errs[p-1] = c.versionsPage(ctx, pkg, p)
+		}()
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	var out []retention.Version
+	seen := map[int64]bool{}
+	for i, page := range pages {
+		if i < last-1 && len(page) != perPage {
+			return nil, fmt.Errorf("%w: page %d has %d versions", errShifted, i+1, len(page))
+		}
+		for _, v := range page {
+			if seen[v.GetID()] {
+				return nil, fmt.Errorf("%w: version %d listed twice", errShifted, v.GetID())
+			}
+			seen[v.GetID()] = true
+			out = append(out, toVersion(v))
+		}
+	}
+	return out, nil
+}
+
+func (c *Client) versionsPage(ctx context.Context, pkg string, page int) ([]*github.PackageVersion, *github.Response, error) {
+	opts := &github.PackageListOptions{State: github.String("active"), ListOptions: github.ListOptions{Page: page, PerPage: perPage}}
+	c.count(func(s *Stats) { s.ListRequests++ })
+	var (
+		vs   []*github.PackageVersion
+		resp *github.Response
+		err  error
+	)
+	if c.org {
+		vs, resp, err = c.gh.Organizations.PackageGetAllVersions(ctx, c.owner, "container", url.PathEscape(pkg), opts)
+	} else {
+		vs, resp, err = c.gh.Users.PackageGetAllVersions(ctx, c.owner, "container", url.PathEscape(pkg), opts)
+	}
+	if err != nil {
+		return nil, nil, fmt.Errorf("listing versions of %s, page %d: %w", pkg, page, err)
+	}
+	return vs, resp, nil
+}
+
+func toVersion(v *github.PackageVersion) retention.Version {
+	out := retention.Version{
+		ID:        v.GetID(),
+		Digest:    v.GetName(),
+		CreatedAt: v.GetCreatedAt().Time,
+		UpdatedAt: v.GetUpdatedAt().Time,
+	}
+	if m := v.GetMetadata(); m != nil && m.Container != nil {
+		out.Tags = slices.Clone(m.Container.Tags)
+	}
+	return out
+}
+
+// Manifest fetches the raw manifest of digest; go-containerregistry checks
+// that the bytes hash to it.
+func (c *Client) Manifest(ctx context.Context, pkg, digest string) ([]byte, error) {
+	ref, err := name.NewDigest(c.Image(pkg)+"@"+digest, c.opts...)
+	if err != nil {
+		return nil, err
+	}
+	c.count(func(s *Stats) { s.ManifestGets++ })
+	desc, err := c.puller.Get(ctx, ref)
+	if err != nil {
+		return nil, err
+	}
+	return desc.Manifest, nil
+}
+
+// Image is the repository of pkg on the registry, e.g. ghcr.io/acme/app.
+func (c *Client) Image(pkg string) string {
+	return c.registry + "/" + strings.ToLower(c.owner) + "/" + pkg
+}
+
+// DeleteVersion deletes one package version, which on GHCR also deletes the
+// manifest and every tag on it.
+func (c *Client) DeleteVersion(ctx context.Context, pkg string, id int64) error {
+	var err error
+	c.count(func(s *Stats) { s.DeleteRequests++ })
+	if c.org {
+		_, err = c.gh.Organizations.PackageDeleteVersion(ctx, c.owner, "container", url.PathEscape(pkg), id)
+	} else {
+		_, err = c.gh.Users.PackageDeleteVersion(ctx, c.owner, "container", url.PathEscape(pkg), id)
+	}
+	var ge *github.ErrorResponse
+	switch {
+	case err == nil:
+		return nil
+	case isStatus(err, http.StatusNotFound):
+		return fmt.Errorf("%w: %v", retention.ErrGone, err)
+	case errors.As(err, &ge) && ge.Response != nil && ge.Response.StatusCode == http.StatusBadRequest:
+		return &retention.RefusedError{Message: ge.Message}
+	}
+	return err
+}
+
+func isStatus(err error, code int) bool {
+	var ge *github.ErrorResponse
+	if errors.As(err, &ge) && ge.Response != nil {
+		return ge.Response.StatusCode == code
+	}
+	var te *transport.Error
+	return errors.As(err, &te) && te.StatusCode == code
+}

@@ -1,0 +1,141 @@
+package ghcr
+
+import (
+	"context"
+	"errors"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Transport retries what GitHub asks to be retried: rate limits (primary and
+// secondary, 403 or 429) after the wait GitHub names, and 5xx and connection
+// errors with capped, jittered exponential backoff. Retrying below go-github
+// keeps its client from remembering a limit and refusing calls on its own.
+type Transport struct {
+	Base http.RoundTripper
+	// Attempts is the most tries one request gets.
+	Attempts int
+	// MaxWait is the longest single wait; a rate limit that resets later
+	// fails the request instead of stalling the job for an hour.
+	MaxWait time.Duration
+	// Sleep waits for d or until ctx ends; tests replace it.
+	Sleep func(ctx context.Context, d time.Duration) error
+	// Now is the clock x-ratelimit-reset is compared with.
+	Now func() time.Time
+}
+
+// NewTransport wraps base with GitHub's retry rules.
+func NewTransport(base http.RoundTripper) *Transport {
+	if base == nil {
+		base = http.DefaultTransport
+	}
+	return &Transport{Base: base, Attempts: 6, MaxWait: 5 * time.Minute, Sleep: sleep, Now: time.Now}
+}
+
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+// RoundTrip implements http.RoundTripper.
+func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
+	for attempt := 1; ; attempt++ {
+		if attempt > 1 && req.GetBody != nil {
+			body, err := req.GetBody()
+			if err != nil {
+				return nil, err
+			}
+			req.Body = body
+		}
+		resp, err := t.Base.RoundTrip(req)
+		wait, retry := t.retryAfter(resp, err, attempt)
+		if !retry || attempt >= t.Attempts || (req.Body != nil && req.Body != http.NoBody && req.GetBody == nil) {
+			return resp, err
+		}
+		if wait > t.MaxWait {
+			if resp != nil {
+				return resp, nil // let the caller report GitHub's own message
+			}
+			return nil, err
+		}
+		if resp != nil {
+			io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+			resp.Body.Close()
+		}
+		if serr := t.Sleep(req.Context(), wait); serr != nil {
+			return nil, serr
+		}
+	}
+}
+
+// retryAfter says whether a response deserves another try, and after how long.
+func (t *Transport) retryAfter(resp *http.Response, err error, attempt int) (time.Duration, bool) {
+	if err != nil {
+		if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+			return 0, false
+		}
+		return backoff(attempt), true
+	}
+	switch code := resp.StatusCode; {
+	case code == http.StatusTooManyRequests || code == http.StatusForbidden:
+		if d, ok := retryAfterHeader(resp.Header); ok {
+			return d, true
+		}
+		if resp.Header.Get("X-RateLimit-Remaining") == "0" {
+			if reset, err := strconv.ParseInt(resp.Header.Get("X-RateLimit-Reset"), 10, 64); err == nil {
+				return max(time.Until(time.Unix(reset, 0))+time.Second, time.Second), true
+			}
+			return time.Minute, true
+		}
+		if code == http.StatusTooManyRequests || isSecondaryLimit(resp) {
+			// GitHub: without retry-after, wait at least a minute, then
+			// back off exponentially.
+			return time.Minute << min(attempt-1, 3), true
+		}
+		return 0, false
+	case code == http.StatusBadGateway || code == http.StatusServiceUnavailable || code == http.StatusGatewayTimeout || code == http.StatusInternalServerError:
+		return backoff(attempt), true
+	}
+	return 0, false
+}
+
+func retryAfterHeader(h http.Header) (time.Duration, bool) {
+	v := h.Get("Retry-After")
+	if v == "" {
+		return 0, false
+	}
+	if s, err := strconv.Atoi(v); err == nil && s >= 0 {
+		return time.Duration(s) * time.Second, true
+	}
+	if at, err := http.ParseTime(v); err == nil {
+		return max(time.Until(at), 0), true
+	}
+	return 0, false
+}
+
+// isSecondaryLimit peeks at a 403 body for GitHub's secondary-limit wording
+// and leaves the body readable for the caller.
+func isSecondaryLimit(resp *http.Response) bool {
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+	resp.Body.Close()
+	resp.Body = io.NopCloser(strings.NewReader(string(body)))
+	s := strings.ToLower(string(body))
+	return strings.Contains(s, "secondary rate limit") || strings.Contains(s, "abuse")
+}
+
+// backoff is 1s, 2s, 4s … capped at 30s, with up to 50% jitter so that
+// parallel workers do not retry in lockstep.
+func backoff(attempt int) time.Duration {
+	d := min(time.Second<<min(attempt-1, 5), 30*time.Second)
+	return d/2 + rand.N(d/2+1)
+}

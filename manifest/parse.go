@@ -1,0 +1,261 @@
+package manifest
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/types"
+)
+
+// MaxManifestSize is the largest manifest body Parse accepts. The
+// distribution spec lets registries refuse manifests over 4 MiB, so anything
+// larger is not something a registry would have accepted from a client.
+const MaxManifestSize = 4 << 20
+
+// Media and artifact types that decide a manifest's Kind.
+const (
+	mediaTypeInToto          = "application/vnd.in-toto+json"
+	mediaTypeDSSE            = "application/vnd.dsse.envelope.v1+json"
+	artifactTypeBuildxAttest = "application/vnd.docker.attestation.manifest.v1+json"
+	mediaTypeCosignSimpleSig = "application/vnd.dev.cosign.simplesigning.v1+json"
+	mediaTypeSigstorePrefix  = "application/vnd.dev.sigstore.bundle"
+	mediaTypeHelmConfig      = "application/vnd.cncf.helm.config.v1+json"
+)
+
+// Annotations BuildKit puts on the attestation entries of an index.
+const (
+	annotationRefType     = "vnd.docker.reference.type"
+	annotationRefDigest   = "vnd.docker.reference.digest"
+	refTypeAttestManifest = "attestation-manifest"
+)
+
+// rawManifest is the union of the index and image manifest shapes. Parsing
+// both into one struct is what lets Parse infer a missing media type and
+// reject bodies that claim to be both (CVE-2021-41190).
+type rawManifest struct {
+	SchemaVersion int64           `json:"schemaVersion"`
+	MediaType     string          `json:"mediaType"`
+	ArtifactType  string          `json:"artifactType"`
+	Manifests     []rawDescriptor `json:"manifests"`
+	Config        *rawDescriptor  `json:"config"`
+	Layers        []rawDescriptor `json:"layers"`
+	Subject       *rawDescriptor  `json:"subject"`
+}
+
+// rawDescriptor keeps the digest as a string, unlike v1.Descriptor, so that
+// an invalid digest can be reported together with where it was found.
+type rawDescriptor struct {
+	MediaType    string            `json:"mediaType"`
+	Digest       string            `json:"digest"`
+	ArtifactType string            `json:"artifactType"`
+	Platform     *v1.Platform      `json:"platform"`
+	Annotations  map[string]string `json:"annotations"`
+}
+
+// Parse checks that raw is the manifest named by digest and extracts what the
+// reference graph needs. Only sha256 digests are accepted: GHCR names every
+// package version by one.
+func Parse(digest string, raw []byte) (*Manifest, error) {
+	if len(raw) > MaxManifestSize {
+		return nil, fmt.Errorf("manifest %s: %d bytes exceeds the %d byte limit", digest, len(raw), MaxManifestSize)
+	}
+	if err := validDigest(digest); err != nil {
+		return nil, fmt.Errorf("manifest %q: %w", digest, err)
+	}
+	sum := sha256.Sum256(raw)
+	if got := "sha256:" + hex.EncodeToString(sum[:]); got != digest {
+		return nil, fmt.Errorf("manifest %s: content has digest %s", digest, got)
+	}
+	m, err := parse(digest, raw)
+	if err != nil {
+		return nil, fmt.Errorf("manifest %s: %w", digest, err)
+	}
+	return m, nil
+}
+
+func parse(digest string, raw []byte) (*Manifest, error) {
+	var r rawManifest
+	if err := json.Unmarshal(raw, &r); err != nil {
+		return nil, fmt.Errorf("invalid JSON: %w", err)
+	}
+	mt := types.MediaType(r.MediaType)
+	// Schema 1 is checked before schemaVersion so its error says what it is.
+	if mt.IsSchema1() || r.SchemaVersion == 1 {
+		return nil, errors.New("schema 1 manifests are not supported")
+	}
+	if r.SchemaVersion != 2 {
+		return nil, fmt.Errorf("schemaVersion is %d, want 2", r.SchemaVersion)
+	}
+
+	isIndex := r.Manifests != nil
+	isImage := r.Config != nil || r.Layers != nil
+	if mt == "" {
+		switch {
+		case isIndex && !isImage:
+			mt = types.OCIImageIndex
+		case isImage && !isIndex && r.Config != nil && r.Layers != nil:
+			mt = types.OCIManifestSchema1
+		default:
+			return nil, errors.New("no mediaType and the body is neither an index nor an image manifest")
+		}
+	}
+
+	m := &Manifest{Digest: digest, MediaType: string(mt), ArtifactType: r.ArtifactType}
+	if r.Subject != nil {
+		if err := validDigest(r.Subject.Digest); err != nil {
+			return nil, fmt.Errorf("subject digest %q: %w", r.Subject.Digest, err)
+		}
+		m.Subject = r.Subject.Digest
+	}
+
+	switch {
+	case mt.IsIndex():
+		if isImage {
+			return nil, fmt.Errorf("%s has config or layers", mt)
+		}
+		if r.Manifests == nil {
+			return nil, fmt.Errorf("%s has no manifests", mt)
+		}
+		m.Kind = KindIndex
+		children, err := indexChildren(r.Manifests)
+		if err != nil {
+			return nil, err
+		}
+		m.Children = children
+	case mt.IsImage():
+		if isIndex {
+			return nil, fmt.Errorf("%s has manifests", mt)
+		}
+		if r.Config == nil {
+			return nil, fmt.Errorf("%s has no config", mt)
+		}
+		if err := validBlobs(r.Config, r.Layers); err != nil {
+			return nil, err
+		}
+		if m.ArtifactType == "" && !isImageConfig(r.Config.MediaType) {
+			m.ArtifactType = r.Config.MediaType
+		}
+		m.Kind = classify(m, r.Config.MediaType, r.Layers)
+	default:
+		return nil, fmt.Errorf("unsupported mediaType %q", mt)
+	}
+	return m, nil
+}
+
+func indexChildren(entries []rawDescriptor) ([]Descriptor, error) {
+	children := make([]Descriptor, 0, len(entries))
+	for i, e := range entries {
+		if err := validDigest(e.Digest); err != nil {
+			return nil, fmt.Errorf("index entry %d: digest %q: %w", i, e.Digest, err)
+		}
+		d := Descriptor{Digest: e.Digest, MediaType: e.MediaType, Platform: Platform(e.Platform)}
+		if e.Annotations[annotationRefType] == refTypeAttestManifest {
+			d.Attests = e.Annotations[annotationRefDigest]
+			if err := validDigest(d.Attests); err != nil {
+				return nil, fmt.Errorf("index entry %d (%s): attested digest %q: %w", i, e.Digest, d.Attests, err)
+			}
+		}
+		children = append(children, d)
+	}
+	return children, nil
+}
+
+// validBlobs rejects malformed config and layer digests. They are never
+// fetched, so sha512 is fine here; a bad one means a corrupt manifest.
+func validBlobs(config *rawDescriptor, layers []rawDescriptor) error {
+	if _, err := v1.NewHash(config.Digest); err != nil {
+		return fmt.Errorf("config digest %q: %w", config.Digest, err)
+	}
+	for i, l := range layers {
+		if _, err := v1.NewHash(l.Digest); err != nil {
+			return fmt.Errorf("layer %d: digest %q: %w", i, l.Digest, err)
+		}
+	}
+	return nil
+}
+
+// classify decides what an image manifest is. The order matters: attestations
+// and signatures often carry a subject or an image config too, and must not be
+// mistaken for a generic referrer or a runnable image.
+func classify(m *Manifest, configType string, layers []rawDescriptor) Kind {
+	hasLayer := func(match func(string) bool) bool {
+		for _, l := range layers {
+			if match(l.MediaType) {
+				return true
+			}
+		}
+		return false
+	}
+	isSigstore := func(t string) bool { return strings.HasPrefix(t, mediaTypeSigstorePrefix) }
+	switch {
+	case m.ArtifactType == artifactTypeBuildxAttest,
+		hasLayer(func(t string) bool { return t == mediaTypeInToto || t == mediaTypeDSSE }):
+		return KindAttestation
+	case isSigstore(m.ArtifactType), hasLayer(isSigstore),
+		hasLayer(func(t string) bool { return t == mediaTypeCosignSimpleSig }):
+		return KindSignature
+	case configType == mediaTypeHelmConfig:
+		return KindHelm
+	case m.Subject != "":
+		return KindReferrer
+	case isImageConfig(configType):
+		return KindImage
+	default:
+		return KindOther
+	}
+}
+
+func isImageConfig(mediaType string) bool {
+	switch types.MediaType(mediaType) {
+	case types.OCIConfigJSON, types.DockerConfigJSON:
+		return true
+	}
+	return false
+}
+
+// Platform formats p as "os/arch" or "os/arch/variant", the form users write
+// in docker --platform. The OS version is left out: it only matters for
+// Windows images and would make the summary noisy.
+func Platform(p *v1.Platform) string {
+	if p == nil || (p.OS == "" && p.Architecture == "") {
+		return ""
+	}
+	s := p.OS + "/" + p.Architecture
+	if p.Variant != "" {
+		s += "/" + p.Variant
+	}
+	return s
+}
+
+// validDigest accepts only "sha256:" followed by 64 lowercase hex digits: the
+// graph compares digests as strings, so there must be one spelling for each.
+func validDigest(d string) error {
+	alg, hexPart, ok := strings.Cut(d, ":")
+	if !ok {
+		return errors.New("not a digest")
+	}
+	if alg != "sha256" {
+		return fmt.Errorf("unsupported digest algorithm %q", alg)
+	}
+	if !isLowerHex(hexPart, sha256.Size*2) {
+		return errors.New("want 64 lowercase hex digits")
+	}
+	return nil
+}
+
+func isLowerHex(s string, n int) bool {
+	if len(s) != n {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; !('0' <= c && c <= '9' || 'a' <= c && c <= 'f') {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,527 @@
+// Package retention decides which versions of a GHCR package to delete and
+// carries the decision out. The decision (Compute) is pure: a Snapshot and a
+// Policy go in, a Plan comes out. It is mark and sweep over the package's
+// reference graph: the policy only picks candidates among top-level images;
+// everything a kept version reaches is kept, and only the rest is deleted.
+package retention
+
+import (
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/ghcr-prune/ghcr-prune/manifest"
+)
+
+// Version is one package version as the Packages API lists it. For a
+// container package every manifest digest is its own version.
+type Version struct {
+	ID        int64
+	Digest    string
+	Tags      []string
+	CreatedAt time.Time
+	UpdatedAt time.Time
+}
+
+// Snapshot is everything the decision depends on: every version of one
+// package and the parsed manifest of each.
+type Snapshot struct {
+	Package   string
+	Versions  []Version
+	Manifests map[string]*manifest.Manifest // by digest
+}
+
+// Action is what happens to a version.
+type Action string
+
+const (
+	Keep   Action = "keep"
+	Delete Action = "delete"
+)
+
+// Decision is the fate of one version and why.
+type Decision struct {
+	ID        int64         `json:"id"`
+	Digest    string        `json:"digest"`
+	Tags      []string      `json:"tags"`
+	Kind      manifest.Kind `json:"kind"`
+	Platform  string        `json:"platform,omitempty"`
+	CreatedAt time.Time     `json:"created_at"`
+	UpdatedAt time.Time     `json:"updated_at"`
+	Action    Action        `json:"decision"`
+	Reason    string        `json:"reason"`
+	// KeptBy is the root a kept version hangs from, "" for roots themselves.
+	KeptBy string `json:"kept_by,omitempty"`
+}
+
+// Broken is an index some of whose children are not in the package: pulling
+// it fails with "manifest unknown".
+type Broken struct {
+	Digest  string   `json:"digest"`
+	Tags    []string `json:"tags"`
+	Missing []string `json:"missing"`
+	Ghost   bool     `json:"ghost"` // no child exists at all
+	Deleted bool     `json:"deleted"`
+}
+
+// Plan is the decision for one package.
+type Plan struct {
+	Package string
+	// Delete is in deletion order: every version comes before anything it
+	// points at, so stopping midway never leaves a kept index without a child.
+	Delete []Decision
+	Keep   []Decision // newest first
+	Broken []Broken
+
+	graph *manifest.Graph
+}
+
+// Compute decides the fate of every version of s under p at time now.
+func Compute(s Snapshot, p Policy, now time.Time) (*Plan, error) {
+	versions := slices.Clone(s.Versions)
+	// Newest first, so that keep-n ranks and every listing read naturally.
+	sort.SliceStable(versions, func(i, j int) bool {
+		if !versions[i].UpdatedAt.Equal(versions[j].UpdatedAt) {
+			return versions[i].UpdatedAt.After(versions[j].UpdatedAt)
+		}
+		return versions[i].ID > versions[j].ID
+	})
+	nodes := make([]manifest.Node, 0, len(versions))
+	seen := make(map[string]int64, len(versions))
+	for _, v := range versions {
+		if id, dup := seen[v.Digest]; dup {
+			return nil, fmt.Errorf("versions %d and %d both have digest %s", id, v.ID, v.Digest)
+		}
+		seen[v.Digest] = v.ID
+		m := s.Manifests[v.Digest]
+		if m == nil {
+			return nil, fmt.Errorf("version %d (%s) has no manifest", v.ID, v.Digest)
+		}
+		nodes = append(nodes, manifest.Node{Digest: v.Digest, Tags: v.Tags, Manifest: m})
+	}
+	g, err := manifest.NewGraph(nodes)
+	if err != nil {
+		return nil, err
+	}
+	d := decider{g: g, p: p, now: now, roots: map[string]string{}, candidates: map[string]string{}}
+	d.select_(versions)
+	return d.plan(s.Package, versions), nil
+}
+
+type decider struct {
+	g          *manifest.Graph
+	p          Policy
+	now        time.Time
+	roots      map[string]string // digest -> why it is kept
+	candidates map[string]string // digest -> why the policy deletes it
+}
+
+// select_ sorts every version into a root (kept, with all it reaches), a
+// candidate (deleted unless a root reaches it), or neither (it lives and dies
+// with its parents or subject).
+func (d *decider) select_(versions []Version) {
+	var untagged, tagged []Version
+	for _, v := range versions {
+		tags := userTags(v.Tags)
+		if why, ok := d.excluded(v); ok {
+			d.roots[v.Digest] = why
+			continue
+		}
+		if d.hasParent(v.Digest) {
+			if len(tags) > 0 {
+				d.roots[v.Digest] = tagsReason(tags)
+			}
+			continue
+		}
+		if subjects := d.subjects(v.Digest); len(subjects) > 0 {
+			d.selectReferrer(v, tags)
+			continue
+		}
+		if d.selectBroken(v) {
+			continue
+		}
+		if len(tags) == 0 {
+			untagged = append(untagged, v)
+		} else {
+			tagged = append(tagged, v)
+		}
+	}
+	d.selectUntagged(untagged)
+	d.selectTagged(tagged)
+	d.applyOlderThan(versions)
+}
+
+func (d *decider) selectReferrer(v Version, tags []string) {
+	if len(tags) > 0 {
+		d.roots[v.Digest] = tagsReason(tags)
+		return
+	}
+	for _, s := range d.subjects(v.Digest) {
+		if _, ok := d.g.Node(s); ok {
+			return // lives with its subject
+		}
+	}
+	kind := d.kind(v.Digest)
+	subject := shortDigest(d.subjects(v.Digest)[0])
+	if d.p.DeleteOrphaned {
+		d.candidates[v.Digest] = fmt.Sprintf("orphaned %s: subject %s is not in the package", kind, subject)
+	} else {
+		d.roots[v.Digest] = fmt.Sprintf("orphaned %s (subject %s missing); delete-orphaned-images is off", kind, subject)
+	}
+}
+
+// selectBroken makes ghost and partial indexes candidates when asked to.
+func (d *decider) selectBroken(v Version) bool {
+	missing := d.g.Missing(v.Digest)
+	m, _ := d.g.Node(v.Digest)
+	if len(missing) == 0 || m.Manifest.Kind != manifest.KindIndex {
+		return false
+	}
+	children := distinctChildren(m.Manifest)
+	switch {
+	case len(missing) == children && d.p.DeleteGhost:
+		d.candidates[v.Digest] = fmt.Sprintf("ghost image: none of its %d children exist", children)
+		return true
+	case len(missing) < children && d.p.DeletePartial:
+		d.candidates[v.Digest] = fmt.Sprintf("partial image: %d of its %d children missing", len(missing), children)
+		return true
+	}
+	return false
+}
+
+func (d *decider) selectUntagged(untagged []Version) {
+	for i, v := range untagged {
+		switch {
+		case !d.p.untaggedRule():
+			d.roots[v.Digest] = "untagged; no rule deletes untagged images"
+		case d.p.KeepNUntagged >= 0 && i < d.p.KeepNUntagged:
+			d.roots[v.Digest] = fmt.Sprintf("among the %d newest untagged", d.p.KeepNUntagged)
+		default:
+			d.candidates[v.Digest] = "untagged"
+		}
+	}
+}
+
+func (d *decider) selectTagged(tagged []Version) {
+	var selected []Version
+	for _, v := range tagged {
+		tags := userTags(v.Tags)
+		if d.p.taggedRule() && d.deleteTagsSelect(v, tags) {
+			selected = append(selected, v)
+		} else {
+			d.roots[v.Digest] = tagsReason(tags)
+		}
+	}
+	for i, v := range selected {
+		tags := userTags(v.Tags)
+		if d.p.KeepNTagged >= 0 && i < d.p.KeepNTagged {
+			d.roots[v.Digest] = fmt.Sprintf("%s, among the %d newest tagged", tagsReason(tags), d.p.KeepNTagged)
+			continue
+		}
+		var why string
+		switch {
+		case d.p.DeleteTags.Empty():
+			why = fmt.Sprintf("%s, beyond the %d newest tagged", tagsReason(tags), d.p.KeepNTagged)
+		case d.p.DeleteTags.MatchDigest(v.Digest):
+			why = "digest listed in delete-tags"
+		default:
+			why = tagsReason(tags) + " " + matchVerb(tags) + " delete-tags"
+		}
+		d.candidates[v.Digest] = why
+	}
+}
+
+// deleteTagsSelect reports whether a tagged image is in the tagged candidate
+// set: every user tag must match, so an image that still carries one tag the
+// user did not name is never deleted through another.
+func (d *decider) deleteTagsSelect(v Version, tags []string) bool {
+	if d.p.DeleteTags.Empty() || d.p.DeleteTags.MatchDigest(v.Digest) {
+		return true
+	}
+	for _, t := range tags {
+		if !d.p.DeleteTags.MatchTag(t) {
+			return false
+		}
+	}
+	return true
+}
+
+// applyOlderThan spares young candidates and says how old the others are.
+func (d *decider) applyOlderThan(versions []Version) {
+	for _, v := range versions {
+		why, ok := d.candidates[v.Digest]
+		if !ok {
+			continue
+		}
+		age := d.now.Sub(v.UpdatedAt)
+		if d.p.OlderThan > 0 && age < d.p.OlderThan {
+			delete(d.candidates, v.Digest)
+			d.roots[v.Digest] = fmt.Sprintf("%s, but only %s old (older-than %s)", why, formatAge(age), formatAge(d.p.OlderThan))
+			continue
+		}
+		d.candidates[v.Digest] = fmt.Sprintf("%s, %s old", why, formatAge(age))
+	}
+}
+
+func (d *decider) excluded(v Version) (string, bool) {
+	if d.p.ExcludeTags.MatchDigest(v.Digest) {
+		return "digest listed in exclude-tags", true
+	}
+	var matched []string
+	for _, t := range v.Tags {
+		if d.p.ExcludeTags.MatchTag(t) {
+			matched = append(matched, t)
+		}
+	}
+	if len(matched) == 0 {
+		return "", false
+	}
+	return tagsReason(matched) + " " + matchVerb(matched) + " exclude-tags", true
+}
+
+func (d *decider) hasParent(digest string) bool {
+	for _, e := range d.g.In(digest) {
+		if e.Kind == manifest.EdgeChild {
+			return true
+		}
+	}
+	return false
+}
+
+// subjects are the digests a version refers to as a signature, attestation
+// or other referrer, whether or not they exist.
+func (d *decider) subjects(digest string) []string {
+	var out []string
+	for _, e := range d.g.Out(digest) {
+		if e.Kind != manifest.EdgeChild {
+			out = append(out, e.To)
+		}
+	}
+	return out
+}
+
+func (d *decider) kind(digest string) manifest.Kind {
+	n, _ := d.g.Node(digest)
+	if n.Manifest.Kind == manifest.KindIndex && len(d.subjects(digest)) > 0 {
+		// The sha256-<hex> fallback index that lists a subject's referrers.
+		return manifest.KindReferrer
+	}
+	return n.Manifest.Kind
+}
+
+func (d *decider) plan(pkg string, versions []Version) *Plan {
+	roots := make([]string, 0, len(d.roots))
+	for digest := range d.roots {
+		roots = append(roots, digest)
+	}
+	kept := d.g.Reachable(roots)
+	plan := &Plan{Package: pkg, graph: d.g}
+	toDelete := map[string]bool{}
+	byDigest := map[string]Version{}
+	for _, v := range versions {
+		byDigest[v.Digest] = v
+		if _, ok := kept[v.Digest]; !ok {
+			toDelete[v.Digest] = true
+		}
+	}
+	for _, v := range versions {
+		if toDelete[v.Digest] {
+			continue
+		}
+		dec := d.decision(v, Keep, "")
+		dec.Reason, dec.KeptBy = d.keepReason(v.Digest, kept)
+		plan.Keep = append(plan.Keep, dec)
+	}
+	order, err := d.g.DeletionOrder(toDelete)
+	if err != nil {
+		// A cycle cannot come from content-addressed manifests; refuse to
+		// guess an order and keep everything instead.
+		plan.Keep = plan.Keep[:0]
+		for _, v := range versions {
+			plan.Keep = append(plan.Keep, d.decision(v, Keep, "kept: "+err.Error()))
+		}
+		order = nil
+	}
+	for _, digest := range order {
+		plan.Delete = append(plan.Delete, d.decision(byDigest[digest], Delete, d.deleteReason(digest, toDelete)))
+	}
+	for _, v := range versions {
+		n, _ := d.g.Node(v.Digest)
+		missing := d.g.Missing(v.Digest)
+		if n.Manifest.Kind != manifest.KindIndex || len(missing) == 0 {
+			continue
+		}
+		plan.Broken = append(plan.Broken, Broken{
+			Digest:  v.Digest,
+			Tags:    userTags(v.Tags),
+			Missing: missing,
+			Ghost:   len(missing) == distinctChildren(n.Manifest),
+			Deleted: toDelete[v.Digest] && order != nil,
+		})
+	}
+	return plan
+}
+
+func (d *decider) decision(v Version, a Action, why string) Decision {
+	return Decision{
+		ID:        v.ID,
+		Digest:    v.Digest,
+		Tags:      slices.Clone(v.Tags),
+		Kind:      d.kind(v.Digest),
+		Platform:  d.platform(v.Digest),
+		CreatedAt: v.CreatedAt,
+		UpdatedAt: v.UpdatedAt,
+		Action:    a,
+		Reason:    why,
+	}
+}
+
+// keepReason names the root a kept version hangs from: "platform
+// linux/arm64 of sha256:ab12… (tag prod)".
+func (d *decider) keepReason(digest string, kept map[string]manifest.Edge) (why, root string) {
+	if why, ok := d.roots[digest]; ok {
+		return why, ""
+	}
+	e := kept[digest]
+	from := e.From
+	if from == digest {
+		from = e.To // reached from the subject it refers to
+	}
+	root = from
+	for range len(kept) {
+		if _, ok := d.roots[root]; ok {
+			break
+		}
+		next := kept[root]
+		if next.From == root {
+			root = next.To
+		} else {
+			root = next.From
+		}
+	}
+	return fmt.Sprintf("%s of %s (%s)", d.relation(digest, e), shortDigest(from), d.roots[root]), root
+}
+
+// deleteReason says why a version goes: the policy picked it, or everything
+// that pointed at it goes too.
+func (d *decider) deleteReason(digest string, toDelete map[string]bool) string {
+	if why, ok := d.candidates[digest]; ok {
+		return why
+	}
+	for _, e := range d.g.In(digest) {
+		if e.Kind == manifest.EdgeChild && toDelete[e.From] {
+			return fmt.Sprintf("%s of deleted %s %s", d.relation(digest, e), d.kind(e.From), shortDigest(e.From))
+		}
+	}
+	for _, e := range d.g.Out(digest) {
+		if e.Kind != manifest.EdgeChild && toDelete[e.To] {
+			return fmt.Sprintf("%s of deleted %s %s", d.relation(digest, e), d.kind(e.To), shortDigest(e.To))
+		}
+	}
+	return "nothing kept refers to it"
+}
+
+// relation names what digest is to the other end of e.
+func (d *decider) relation(digest string, e manifest.Edge) string {
+	if e.Kind == manifest.EdgeChild {
+		switch p := d.platform(digest); {
+		case d.kind(digest) == manifest.KindAttestation && p != "":
+			return "attestation for " + p
+		case p != "":
+			return "platform " + p
+		default:
+			return "child"
+		}
+	}
+	return string(d.kind(digest))
+}
+
+// platform is what the first index listing digest says it is for; an
+// attestation entry (unknown/unknown) is for the platform of the image it
+// attests.
+func (d *decider) platform(digest string) string {
+	for _, e := range d.g.In(digest) {
+		if e.Kind != manifest.EdgeChild {
+			continue
+		}
+		parent, _ := d.g.Node(e.From)
+		var attests string
+		platforms := map[string]string{}
+		for _, c := range parent.Manifest.Children {
+			platforms[c.Digest] = c.Platform
+			if c.Digest == digest {
+				attests = c.Attests
+			}
+		}
+		if attests != "" {
+			return platforms[attests]
+		}
+		if p := platforms[digest]; p != "unknown/unknown" {
+			return p
+		}
+	}
+	return ""
+}
+
+func distinctChildren(m *manifest.Manifest) int {
+	set := map[string]bool{}
+	for _, c := range m.Children {
+		set[c.Digest] = true
+	}
+	return len(set)
+}
+
+func userTags(tags []string) []string {
+	var out []string
+	for _, t := range tags {
+		if manifest.IsUserTag(t) {
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
+func tagsReason(tags []string) string {
+	if len(tags) == 1 {
+		return "tag " + tags[0]
+	}
+	return "tags " + strings.Join(tags, ", ")
+}
+
+func matchVerb(tags []string) string {
+	if len(tags) == 1 {
+		return "matches"
+	}
+	return "match"
+}
+
+// shortDigest is the 12-hex form people recognise from docker output.
+func shortDigest(d string) string {
+	if len(d) > len("sha256:")+12 {
+		return d[:len("sha256:")+12] + "…"
+	}
+	return d
+}
+
+// formatAge rounds down to the largest unit that reads naturally.
+func formatAge(a time.Duration) string {
+	switch {
+	case a >= 48*time.Hour:
+		return plural(int(a/(24*time.Hour)), "day")
+	case a >= 2*time.Hour:
+		return plural(int(a/time.Hour), "hour")
+	case a >= 2*time.Minute:
+		return plural(int(a/time.Minute), "minute")
+	default:
+		return plural(int(a/time.Second), "second")
+	}
+}
+
+func plural(n int, unit string) string {
+	if n == 1 {
+		return "1 " + unit
+	}
+	return fmt.Sprintf("%d %ss", n, unit)
+}

@@ -1,0 +1,31 @@
+package retention
+
+import "time"
+
+// Policy is what the user asked for, already parsed and validated. The zero
+// value deletes nothing.
+type Policy struct {
+	// DeleteUntagged makes untagged top-level images candidates.
+	DeleteUntagged bool
+	// DeleteTags selects tagged top-level images whose every user tag matches
+	// (or whose digest is listed).
+	DeleteTags Patterns
+	// ExcludeTags keeps matching versions, and all they reach, whatever else
+	// the policy says.
+	ExcludeTags Patterns
+	// KeepNTagged keeps the N most recently updated images of the tagged
+	// candidate set; a negative value means the input was not given.
+	KeepNTagged int
+	// KeepNUntagged keeps the N most recently updated untagged top-level
+	// images; a negative value means the input was not given.
+	KeepNUntagged int
+	// OlderThan, when positive, spares every candidate updated more recently.
+	OlderThan time.Duration
+
+	DeleteGhost    bool // indexes none of whose children exist
+	DeletePartial  bool // indexes some of whose children are missing
+	DeleteOrphaned bool // referrers whose subject is absent from the package
+}
+
+func (p Policy) untaggedRule() bool { return p.DeleteUntagged || p.KeepNUntagged >= 0 }
+func (p Policy) taggedRule() bool   { return !p.DeleteTags.Empty() || p.KeepNTagged >= 0 }

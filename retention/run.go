@@ -1,0 +1,191 @@
+package retention
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/ghcr-prune/ghcr-prune/manifest"
+)
+
+// Source reads a package: its versions and the raw manifest of each.
+type Source interface {
+	Versions(ctx context.Context, pkg string) ([]Version, error)
+	Manifest(ctx context.Context, pkg, digest string) ([]byte, error)
+}
+
+// Registry is everything a run needs from GHCR.
+type Registry interface {
+	Source
+	Deleter
+}
+
+// Logger is the slice of the Actions toolkit a run writes its log through.
+type Logger interface {
+	Group(title string)
+	EndGroup()
+	Infof(format string, args ...any)
+	Warningf(format string, args ...any)
+}
+
+// ManifestConcurrency is how many manifests are fetched at once. The
+// strongest peer uses 10 and GHCR tolerates it.
+const ManifestConcurrency = 10
+
+// Load reads every version of pkg and its manifest. Any version whose
+// manifest cannot be read fails the load: a graph with a hole in it could
+// make a kept image's children look unreachable.
+func Load(ctx context.Context, src Source, pkg string) (Snapshot, error) {
+	versions, err := src.Versions(ctx, pkg)
+	if err != nil {
+		return Snapshot{}, fmt.Errorf("listing versions of %s: %w", pkg, err)
+	}
+	manifests := make(map[string]*manifest.Manifest, len(versions))
+	var (
+		mu       sync.Mutex
+		firstErr error
+		wg       sync.WaitGroup
+		sem      = make(chan struct{}, ManifestConcurrency)
+	)
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	for _, v := range versions {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			m, err := fetchManifest(ctx, src, pkg, v)
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				if firstErr == nil {
+					firstErr = err
+					cancel()
+				}
+				return
+			}
+			manifests[v.Digest] = m
+		}()
+	}
+	wg.Wait()
+	if firstErr != nil {
+		return Snapshot{}, firstErr
+	}
+	return Snapshot{Package: pkg, Versions: versions, Manifests: manifests}, nil
+}
+
+func fetchManifest(ctx context.Context, src Source, pkg string, v Version) (*manifest.Manifest, error) {
+	raw, err := src.Manifest(ctx, pkg, v.Digest)
+	if err != nil {
+		return nil, fmt.Errorf("reading the manifest of version %d (%s): %w", v.ID, v.Digest, err)
+	}
+	m, err := manifest.Parse(v.Digest, raw)
+	if err != nil {
+		return nil, fmt.Errorf("version %d: %w", v.ID, err)
+	}
+	return m, nil
+}
+
+// PackageReport is one package's run: its plan, and what happened when it
+// was applied.
+type PackageReport struct {
+	Package  string
+	Versions int
+	Plan     *Plan   // nil when the package could not be read
+	Result   *Result // nil in a dry run or when nothing was attempted
+	Err      error
+}
+
+// Report is a whole run, across packages.
+type Report struct {
+	DryRun   bool
+	Time     time.Time
+	Inputs   map[string]string // the inputs as given, for the plan file
+	Packages []PackageReport
+}
+
+// Failed reports whether any package ended in an error.
+func (r *Report) Failed() bool {
+	for _, p := range r.Packages {
+		if p.Err != nil {
+			return true
+		}
+	}
+	return false
+}
+
+// Run plans, and unless dryRun, prunes each package in turn. A package that
+// cannot be read, or whose plan fails its invariants, is left untouched; the
+// others still run.
+func Run(ctx context.Context, reg Registry, pkgs []string, policy Policy, now time.Time, dryRun bool, log Logger) *Report {
+	report := &Report{DryRun: dryRun, Time: now}
+	for _, pkg := range pkgs {
+		log.Group("Package " + pkg)
+		report.Packages = append(report.Packages, runPackage(ctx, reg, pkg, policy, now, dryRun, log))
+		log.EndGroup()
+	}
+	return report
+}
+
+func runPackage(ctx context.Context, reg Registry, pkg string, policy Policy, now time.Time, dryRun bool, log Logger) PackageReport {
+	pr := PackageReport{Package: pkg}
+	snap, err := Load(ctx, reg, pkg)
+	if err != nil {
+		pr.Err = fmt.Errorf("%w; nothing deleted in %s", err, pkg)
+		log.Warningf("%s", pr.Err)
+		return pr
+	}
+	pr.Versions = len(snap.Versions)
+	plan, err := Compute(snap, policy, now)
+	if err == nil {
+		err = plan.Check(policy)
+	}
+	if err != nil {
+		pr.Err = fmt.Errorf("planning %s: %w", pkg, err)
+		log.Warningf("%s", pr.Err)
+		return pr
+	}
+	pr.Plan = plan
+	for _, b := range plan.Broken {
+		log.Warningf("%s: %s", pkg, b.describe())
+	}
+	verb := "would delete"
+	if !dryRun {
+		verb = "deleting"
+	}
+	log.Infof("%s: %d versions, keeping %d, %s %d", pkg, pr.Versions, len(plan.Keep), verb, len(plan.Delete))
+	for _, d := range plan.Delete {
+		log.Infof("  %s %d %s %s: %s", verb, d.ID, shortDigest(d.Digest), d.Kind, d.Reason)
+	}
+	if dryRun || len(plan.Delete) == 0 {
+		return pr
+	}
+	pr.Result = Apply(ctx, plan, reg)
+	for _, a := range pr.Result.Applied {
+		switch a.Outcome {
+		case Deleted, AlreadyGone:
+		case Refused:
+			log.Warningf("%s: version %d (%s) not deleted: %s", pkg, a.ID, a.Digest, a.Detail)
+		default:
+			log.Infof("  %s %d %s: %s", a.Outcome, a.ID, shortDigest(a.Digest), a.Detail)
+		}
+	}
+	if pr.Result.Err != nil {
+		pr.Err = pr.Result.Err
+		log.Warningf("%s: %s", pkg, pr.Err)
+	}
+	return pr
+}
+
+func (b Broken) describe() string {
+	what := "partial image"
+	if b.Ghost {
+		what = "ghost image"
+	}
+	tags := "untagged"
+	if len(b.Tags) > 0 {
+		tags = tagsReason(b.Tags)
+	}
+	return fmt.Sprintf("%s %s (%s): %d of its children are missing", what, shortDigest(b.Digest), tags, len(b.Missing))
+}

@@ -1,0 +1,197 @@
+package retention
+
+import (
+	"fmt"
+	"strings"
+	"time"
+)
+
+// maxRows caps each table so that a package of 100,000 versions still fits
+// GitHub's 1 MiB job summary; the plan file always has everything.
+const maxRows = 300
+
+// Markdown renders the job summary: a headline, then per package what goes,
+// what stays and what is wrong with it.
+func (r *Report) Markdown() string {
+	var b strings.Builder
+	planned, deleted := 0, 0
+	for _, p := range r.Packages {
+		if p.Plan != nil {
+			planned += len(p.Plan.Delete)
+		}
+		if p.Result != nil {
+			deleted += p.Result.Count(Deleted)
+		}
+	}
+	if r.DryRun {
+		fmt.Fprintf(&b, "## ghcr-prune: dry run, %s would be deleted\n\n", plural(planned, "version"))
+		b.WriteString("Nothing was deleted. Set `dry-run: false` to delete what is listed below.\n\n")
+	} else {
+		fmt.Fprintf(&b, "## ghcr-prune: %s deleted\n\n", plural(deleted, "version"))
+	}
+	b.WriteString("| package | versions | kept | " + r.deleteVerb() + " | broken images | status |\n")
+	b.WriteString("|---|---:|---:|---:|---:|---|\n")
+	for _, p := range r.Packages {
+		kept, del, broken := "–", "–", "–"
+		if p.Plan != nil {
+			kept = fmt.Sprint(len(p.Plan.Keep))
+			del = fmt.Sprint(len(p.Plan.Delete))
+			broken = fmt.Sprint(len(p.Plan.Broken))
+			if p.Result != nil {
+				del = fmt.Sprintf("%d of %d", p.Result.Count(Deleted)+p.Result.Count(AlreadyGone), len(p.Plan.Delete))
+			}
+		}
+		status := "ok"
+		if p.Err != nil {
+			status = "**failed**"
+		}
+		fmt.Fprintf(&b, "| %s | %d | %s | %s | %s | %s |\n", cell(p.Package), p.Versions, kept, del, broken, status)
+	}
+	for _, p := range r.Packages {
+		b.WriteString("\n")
+		r.packageMarkdown(&b, p)
+	}
+	return b.String()
+}
+
+func (r *Report) deleteVerb() string {
+	if r.DryRun {
+		return "to delete"
+	}
+	return "deleted"
+}
+
+func (r *Report) packageMarkdown(b *strings.Builder, p PackageReport) {
+	fmt.Fprintf(b, "### %s\n\n", cell(p.Package))
+	if p.Err != nil {
+		fmt.Fprintf(b, "> [!CAUTION]\n> %s\n\n", oneLine(p.Err.Error()))
+	}
+	if p.Plan == nil {
+		return
+	}
+	r.deletionsMarkdown(b, p)
+	keptMarkdown(b, p.Plan, r.Time)
+	warnings := p.warnings()
+	if len(warnings) > 0 {
+		b.WriteString("**Warnings**\n\n")
+		for _, w := range warnings {
+			fmt.Fprintf(b, "- %s\n", w)
+		}
+		b.WriteString("\n")
+	}
+}
+
+func (r *Report) deletionsMarkdown(b *strings.Builder, p PackageReport) {
+	if len(p.Plan.Delete) == 0 {
+		b.WriteString("Nothing to delete.\n\n")
+		return
+	}
+	title := fmt.Sprintf("Would delete %s, in this order", plural(len(p.Plan.Delete), "version"))
+	header := "| digest | kind | tags | age | reason | version id |\n|---|---|---|---|---|---:|\n"
+	if p.Result != nil {
+		title = fmt.Sprintf("Deleted %d of %s", p.Result.Count(Deleted)+p.Result.Count(AlreadyGone), plural(len(p.Plan.Delete), "planned version"))
+		header = "| digest | kind | tags | age | reason | version id | outcome |\n|---|---|---|---|---|---:|---|\n"
+	}
+	open := len(p.Plan.Delete) <= 20
+	details(b, title, open, func() {
+		b.WriteString(header)
+		for i, d := range p.Plan.Delete {
+			if i == maxRows {
+				fmt.Fprintf(b, "\n… and %d more, listed in the plan file.\n", len(p.Plan.Delete)-maxRows)
+				break
+			}
+			fmt.Fprintf(b, "| `%s` | %s | %s | %s | %s | %d |", shortDigest(d.Digest), kindCell(d), tagsCell(d.Tags), formatAge(r.Time.Sub(d.UpdatedAt)), cell(d.Reason), d.ID)
+			if p.Result != nil {
+				a := p.Result.Applied[i]
+				out := string(a.Outcome)
+				if a.Detail != "" {
+					out += ": " + a.Detail
+				}
+				fmt.Fprintf(b, " %s |", cell(out))
+			}
+			b.WriteString("\n")
+		}
+	})
+}
+
+// keptMarkdown lists the versions kept for their own sake, with how many
+// others each protects; the rest are in a collapsed list.
+func keptMarkdown(b *strings.Builder, p *Plan, now time.Time) {
+	protects := map[string]int{}
+	for _, d := range p.Keep {
+		if d.KeptBy != "" {
+			protects[d.KeptBy]++
+		}
+	}
+	var roots []Decision
+	for _, d := range p.Keep {
+		if d.KeptBy == "" {
+			roots = append(roots, d)
+		}
+	}
+	details(b, fmt.Sprintf("Kept %s (%d kept for their own sake, the rest because those reach them)", plural(len(p.Keep), "version"), len(roots)), false, func() {
+		b.WriteString("| digest | kind | tags | age | why kept | protects |\n|---|---|---|---|---|---:|\n")
+		for i, d := range roots {
+			if i == maxRows {
+				fmt.Fprintf(b, "\n… and %d more, listed in the plan file.\n", len(roots)-maxRows)
+				break
+			}
+			fmt.Fprintf(b, "| `%s` | %s | %s | %s | %s | %d |\n", shortDigest(d.Digest), kindCell(d), tagsCell(d.Tags), formatAge(now.Sub(d.UpdatedAt)), cell(d.Reason), protects[d.Digest])
+		}
+	})
+}
+
+func (p PackageReport) warnings() []string {
+	var out []string
+	for _, b := range p.Plan.Broken {
+		w := b.describe()
+		if b.Deleted {
+			w += "; deleted"
+		} else {
+			w += "; pulls of it fail with \"manifest unknown\""
+		}
+		out = append(out, cell(w))
+	}
+	if p.Result != nil {
+		for _, a := range p.Result.Applied {
+			if a.Outcome == Refused || a.Outcome == Failed {
+				out = append(out, cell(fmt.Sprintf("version %d (`%s`) %s: %s", a.ID, shortDigest(a.Digest), a.Outcome, a.Detail)))
+			}
+		}
+		if n := p.Result.Count(Skipped) + p.Result.Count(NotAttempted); n > 0 {
+			out = append(out, fmt.Sprintf("%s not deleted in this run (see the outcome column)", plural(n, "planned version")))
+		}
+	}
+	return out
+}
+
+func details(b *strings.Builder, summary string, open bool, body func()) {
+	attr := ""
+	if open {
+		attr = " open"
+	}
+	fmt.Fprintf(b, "<details%s><summary>%s</summary>\n\n", attr, summary)
+	body()
+	b.WriteString("\n</details>\n\n")
+}
+
+func kindCell(d Decision) string {
+	if d.Platform != "" {
+		return fmt.Sprintf("%s %s", d.Kind, d.Platform)
+	}
+	return string(d.Kind)
+}
+
+func tagsCell(tags []string) string {
+	if len(tags) == 0 {
+		return ""
+	}
+	return cell(strings.Join(tags, ", "))
+}
+
+// cell keeps outside text (tags, error messages) from breaking a table row.
+func cell(s string) string {
+	return strings.NewReplacer("|", `\|`, "\n", " ", "\r", " ", "<", "&lt;", ">", "&gt;").Replace(s)
+}
+
+func oneLine(s string) string { return strings.ReplaceAll(s, "\n", " ") }
