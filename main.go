@@ -155,4 +155,3 @@ func writeResults(a *githubactions.Action, r *retention.Report) error {
 	a.SetOutput("plan-path", planPath)
 	return nil
 }
-

@@ -101,7 +101,7 @@ func (p *Plan) blocker(digest string, gone map[string]bool) string {
 		return ""
 	}
 	for _, e := range p.graph.In(digest) {
-		if !gone[e.From] {
+		if e.From != digest && !gone[e.From] {
 			return e.From
 		}
 	}

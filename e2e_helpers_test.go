@@ -1,0 +1,201 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/authn"
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/sethvargo/go-githubactions"
+
+	"github.com/ghcr-prune/ghcr-prune/internal/fakeghcr"
+	"github.com/ghcr-prune/ghcr-prune/manifest"
+	"github.com/ghcr-prune/ghcr-prune/retention"
+)
+
+// testNow is the clock of every end-to-end test; versions are backdated
+// relative to it with fakeghcr's SetUpdated.
+var testNow = time.Date(2026, 11, 20, 12, 0, 0, 0, time.UTC)
+
+const testToken = "ghp_e2eTestToken0123456789"
+
+// e2e is one fake GHCR with one owner, and the action run against it.
+type e2e struct {
+	t     *testing.T
+	srv   *fakeghcr.Server
+	owner string
+	pkg   string
+	push  *fakeghcr.Pusher
+}
+
+// newE2E starts a fake GHCR that requires testToken, with owner as an
+// organization (org=true) or a user, and a pusher for owner/pkg.
+func newE2E(t *testing.T, owner, pkg string, org bool, opts ...fakeghcr.Option) *e2e {
+	t.Helper()
+	srv := fakeghcr.Start(append([]fakeghcr.Option{fakeghcr.WithToken(testToken), fakeghcr.WithClock(func() time.Time { return testNow })}, opts...)...)
+	t.Cleanup(srv.Close)
+	if org {
+		srv.AddOrg(owner)
+	} else {
+		srv.AddUser(owner)
+	}
+	return &e2e{t: t, srv: srv, owner: owner, pkg: pkg, push: srv.Pusher(owner, pkg)}
+}
+
+// must fails the test on a push error and returns the digest.
+func (e *e2e) must(d string, err error) string {
+	e.t.Helper()
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return d
+}
+
+// age backdates a version to testNow - d.
+func (e *e2e) age(digest string, d time.Duration) {
+	e.srv.SetUpdated(e.owner, e.pkg, digest, testNow.Add(-d))
+}
+
+// runResult is what one run of the action left behind.
+type runResult struct {
+	report  *retention.Report
+	err     error
+	summary string
+	outputs map[string]string
+	log     string
+	plan    []byte
+}
+
+// run runs the action (main.go's run) with inputs, as the runner would:
+// INPUT_* variables, GITHUB_* files and RUNNER_TEMP.
+func (e *e2e) run(inputs map[string]string) runResult {
+	e.t.Helper()
+	dir := e.t.TempDir()
+	env := map[string]string{
+		"GITHUB_REPOSITORY":       e.owner + "/" + e.pkg,
+		"GITHUB_REPOSITORY_OWNER": e.owner,
+		"GITHUB_API_URL":          e.srv.URL(),
+		"GITHUB_STEP_SUMMARY":     filepath.Join(dir, "summary.md"),
+		"GITHUB_OUTPUT":           filepath.Join(dir, "output"),
+		"RUNNER_TEMP":             dir,
+		"INPUT_TOKEN":             testToken,
+		"INPUT_OWNER":             e.owner,
+		"INPUT_PACKAGES":          e.pkg,
+		"INPUT_REGISTRY-URL":      e.srv.URL(),
+	}
+	for k, v := range inputs {
+		env["INPUT_"+strings.ToUpper(k)] = v
+	}
+	for _, f := range []string{"summary.md", "output"} {
+		if err := os.WriteFile(filepath.Join(dir, f), nil, 0o644); err != nil {
+			e.t.Fatal(err)
+		}
+	}
+	var log bytes.Buffer
+	a := githubactions.New(githubactions.WithGetenv(func(k string) string { return env[k] }), githubactions.WithWriter(&log))
+	report, err := run(context.Background(), a, testNow)
+	summary, _ := os.ReadFile(env["GITHUB_STEP_SUMMARY"])
+	out, _ := os.ReadFile(env["GITHUB_OUTPUT"])
+	plan, _ := os.ReadFile(filepath.Join(dir, "ghcr-prune-plan.json"))
+	if strings.Contains(log.String()+string(summary)+string(out)+string(plan), testToken) {
+		e.t.Fatal("the token was printed")
+	}
+	return runResult{report: report, err: err, summary: string(summary), outputs: parseOutputs(string(out)), log: log.String(), plan: plan}
+}
+
+// parseOutputs reads GITHUB_OUTPUT's heredoc format.
+func parseOutputs(s string) map[string]string {
+	out := map[string]string{}
+	lines := strings.Split(s, "\n")
+	for i := 0; i < len(lines); i++ {
+		name, delim, ok := strings.Cut(lines[i], "<<")
+		if !ok {
+			continue
+		}
+		var val []string
+		for i++; i < len(lines) && lines[i] != delim; i++ {
+			val = append(val, lines[i])
+		}
+		out[name] = strings.Join(val, "\n")
+	}
+	return out
+}
+
+// remaining is the sorted digests of the package's active versions.
+func (e *e2e) remaining() []string {
+	var out []string
+	for _, v := range e.srv.Versions(e.owner, e.pkg) {
+		if !v.Deleted {
+			out = append(out, v.Digest)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// expectRemaining asserts the exact set of active versions.
+func (e *e2e) expectRemaining(want ...string) {
+	e.t.Helper()
+	want = slices.Clone(want)
+	sort.Strings(want)
+	got := e.remaining()
+	if !slices.Equal(got, want) {
+		e.t.Errorf("remaining versions:\n got  %v\n want %v\n missing %v\n extra %v", got, want, minus(want, got), minus(got, want))
+	}
+}
+
+func minus(a, b []string) []string {
+	var out []string
+	for _, x := range a {
+		if !slices.Contains(b, x) {
+			out = append(out, x)
+		}
+	}
+	return out
+}
+
+// expectPullable asserts that every tag left in the package pulls
+// completely: its manifest and, recursively, every manifest it lists.
+func (e *e2e) expectPullable() {
+	e.t.Helper()
+	repo, err := name.NewRepository(e.srv.Registry()+"/"+strings.ToLower(e.owner)+"/"+e.pkg, name.Insecure)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	auth := remote.WithAuth(&authn.Basic{Username: "x", Password: testToken})
+	tags, err := remote.List(repo, auth)
+	if err != nil {
+		e.t.Fatalf("listing tags: %v", err)
+	}
+	for _, tag := range tags {
+		e.pullAll(repo, repo.Tag(tag), tag, auth, 0)
+	}
+}
+
+func (e *e2e) pullAll(repo name.Repository, ref name.Reference, tag string, auth remote.Option, depth int) {
+	e.t.Helper()
+	desc, err := remote.Get(ref, auth)
+	if err != nil {
+		e.t.Errorf("tag %s does not pull: %s: %v", tag, ref, err)
+		return
+	}
+	m, err := manifest.Parse(desc.Digest.String(), desc.Manifest)
+	if err != nil {
+		e.t.Errorf("tag %s: %v", tag, err)
+		return
+	}
+	if depth > 8 {
+		e.t.Fatalf("tag %s: index nesting too deep", tag)
+	}
+	for _, c := range m.Children {
+		e.pullAll(repo, repo.Digest(c.Digest), tag, auth, depth+1)
+	}
+}
