@@ -4,7 +4,7 @@ WORKDIR /src
 COPY go.mod go.sum ./
 RUN go mod download
 COPY . .
-# The same flags the tests build with (see build_test.go).
+# The same build .ci/run checks on every change.
 RUN CGO_ENABLED=0 go build -trimpath -ldflags="-s -w" -o /ghcr-prune .
 
 # distroless/static: no shell, no package manager, just the static binary and

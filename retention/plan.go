@@ -62,8 +62,10 @@ type Broken struct {
 	Digest  string   `json:"digest"`
 	Tags    []string `json:"tags"`
 	Missing []string `json:"missing"`
-	Ghost   bool     `json:"ghost"` // no child exists at all
-	Deleted bool     `json:"deleted"`
+	// Children is how many distinct children the index lists.
+	Children int  `json:"children"`
+	Ghost    bool `json:"ghost"` // no child exists at all
+	Deleted  bool `json:"deleted"`
 }
 
 // Plan is the decision for one package.
@@ -354,11 +356,12 @@ func (d *decider) plan(pkg string, versions []Version) *Plan {
 			continue
 		}
 		plan.Broken = append(plan.Broken, Broken{
-			Digest:  v.Digest,
-			Tags:    userTags(v.Tags),
-			Missing: missing,
-			Ghost:   len(missing) == distinctChildren(n.Manifest),
-			Deleted: toDelete[v.Digest] && order != nil,
+			Digest:   v.Digest,
+			Tags:     userTags(v.Tags),
+			Missing:  missing,
+			Children: distinctChildren(n.Manifest),
+			Ghost:    len(missing) == distinctChildren(n.Manifest),
+			Deleted:  toDelete[v.Digest] && order != nil,
 		})
 	}
 	return plan
@@ -368,7 +371,7 @@ func (d *decider) decision(v Version, a Action, why string) Decision {
 	return Decision{
 		ID:        v.ID,
 		Digest:    v.Digest,
-		Tags:      slices.Clone(v.Tags),
+		Tags:      append([]string{}, v.Tags...), // [] rather than null in the plan file
 		Kind:      d.kind(v.Digest),
 		Platform:  d.platform(v.Digest),
 		CreatedAt: v.CreatedAt,
@@ -474,7 +477,7 @@ func distinctChildren(m *manifest.Manifest) int {
 }
 
 func userTags(tags []string) []string {
-	var out []string
+	out := []string{}
 	for _, t := range tags {
 		if manifest.IsUserTag(t) {
 			out = append(out, t)

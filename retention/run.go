@@ -187,5 +187,5 @@ func (b Broken) describe() string {
 	if len(b.Tags) > 0 {
 		tags = tagsReason(b.Tags)
 	}
-	return fmt.Sprintf("%s %s (%s): %d of its children are missing", what, shortDigest(b.Digest), tags, len(b.Missing))
+	return fmt.Sprintf("%s %s (%s): %d of its %d children missing", what, shortDigest(b.Digest), tags, len(b.Missing), b.Children)
 }

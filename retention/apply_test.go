@@ -1,0 +1,144 @@
+package retention
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files in ../testdata")
+
+// recordingDeleter deletes in memory and answers by version name.
+type recordingDeleter struct {
+	names   map[int64]string
+	answers map[string]error
+	calls   []string
+}
+
+func (r *recordingDeleter) DeleteVersion(_ context.Context, _ string, id int64) error {
+	n := r.names[id]
+	r.calls = append(r.calls, n)
+	return r.answers[n]
+}
+
+func deleterFor(b *pkgBuilder, answers map[string]error) *recordingDeleter {
+	names := map[int64]string{}
+	for _, v := range b.snap.Versions {
+		names[v.ID] = b.names[v.Digest]
+	}
+	return &recordingDeleter{names: names, answers: answers}
+}
+
+func outcomes(b *pkgBuilder, r *Result) map[string]Outcome {
+	out := map[string]Outcome{}
+	for _, a := range r.Applied {
+		out[b.names[a.Digest]] = a.Outcome
+	}
+	return out
+}
+
+func TestApplyRefusalKeepsWhatTheRefusedVersionNeeds(t *testing.T) {
+	b := newPkg().multiArch("idx", 9*day, 9*day).image("other", 9*day)
+	p := policy(func(p *Policy) { p.DeleteUntagged = true })
+	plan, err := Compute(b.snap, p, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	del := deleterFor(b, map[string]error{
+		"idx":   &RefusedError{Message: "You cannot delete the last tagged version of a package. You must delete the package instead."},
+		"other": ErrGone,
+	})
+	res := Apply(context.Background(), plan, del)
+	if res.Err != nil {
+		t.Fatalf("a refusal failed the run: %v", res.Err)
+	}
+	got := outcomes(b, res)
+	want := map[string]Outcome{
+		"idx": Refused, "idx/amd64": Skipped, "idx/arm64": Skipped, "attest:idx/amd64": Skipped, "attest:idx/arm64": Skipped,
+		"other": AlreadyGone,
+	}
+	for n, o := range want {
+		if got[n] != o {
+			t.Errorf("%s: %s, want %s", n, got[n], o)
+		}
+	}
+	if len(del.calls) != 2 {
+		t.Errorf("DELETE calls %v, want only idx and other", del.calls)
+	}
+}
+
+func TestApplyStopsAtTheFirstFailure(t *testing.T) {
+	b := newPkg().image("a", 9*day).image("b", 8*day).image("c", 7*day)
+	plan, err := Compute(b.snap, policy(func(p *Policy) { p.DeleteUntagged = true }), now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	second := b.names[plan.Delete[1].Digest]
+	res := Apply(context.Background(), plan, deleterFor(b, map[string]error{second: errors.New("boom")}))
+	if res.Err == nil {
+		t.Fatal("a failed DELETE did not fail the run")
+	}
+	if res.Count(Deleted) != 1 || res.Count(Failed) != 1 || res.Count(NotAttempted) != 1 {
+		t.Errorf("outcomes %v", outcomes(b, res))
+	}
+}
+
+// goldenReport is a small applied run with every kind of row: deletions,
+// a refusal, a kept image, a broken one.
+func goldenReport(t *testing.T) *Report {
+	b := newPkg().multiArch("prev", 4*day, 25*day).multiArch("prod", 20*day, 20*day, "prod").
+		sig("sig", 20*day, "prod").image("pr", 9*day, "pr-7").index("ghost", 30*day, []string{"gone1"}, "old-release")
+	p := policy(func(p *Policy) { p.DeleteUntagged = true; p.OlderThan = 3 * day; p.DeleteTags = patterns(t, "pr-*") })
+	plan, err := Compute(b.snap, p, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := Apply(context.Background(), plan, deleterFor(b, map[string]error{
+		"pr": &RefusedError{Message: "Publicly visible package versions with more than 5000 downloads cannot be deleted. Contact GitHub support for further assistance."},
+	}))
+	dry := &Report{DryRun: true, Time: now, Inputs: map[string]string{"older-than": "3d", "delete-tags": "pr-*"},
+		Packages: []PackageReport{{Package: "app", Versions: len(b.snap.Versions), Plan: plan}}}
+	applied := *dry
+	applied.DryRun = false
+	applied.Packages = []PackageReport{{Package: "app", Versions: len(b.snap.Versions), Plan: plan, Result: res},
+		{Package: "team/broken", Err: errors.New("reading the manifest of version 7 (sha256:0000): manifest unknown; nothing deleted in team/broken")}}
+	_ = dry
+	return &applied
+}
+
+func golden(t *testing.T, name string, got []byte) {
+	t.Helper()
+	path := filepath.Join("..", "testdata", name)
+	if *update {
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test ./retention -update to create it)", err)
+	}
+	if string(got) != string(want) {
+		t.Errorf("%s differs from the golden file; run go test ./retention -update and review the diff.\n--- got ---\n%s", name, got)
+	}
+}
+
+func TestSummaryGolden(t *testing.T) {
+	r := goldenReport(t)
+	golden(t, "summary-applied.golden.md", []byte(r.Markdown()))
+	r.DryRun = true
+	r.Packages = r.Packages[:1]
+	r.Packages[0].Result = nil
+	golden(t, "summary-dry-run.golden.md", []byte(r.Markdown()))
+}
+
+func TestPlanFileGolden(t *testing.T) {
+	got, err := goldenReport(t).JSON()
+	if err != nil {
+		t.Fatal(err)
+	}
+	golden(t, "plan-applied.golden.json", got)
+}
