@@ -180,7 +180,7 @@ func Start(opts ...Option) *Server {
 	s.mux = http.NewServeMux()
 	s.routes()
 	s.http = &http.Server{Handler: http.HandlerFunc(s.serve), ErrorLog: log.New(io.Discard, "", 0)}
-	go s.http.Serve(ln) //nolint:errcheck // returns ErrServerClosed on Close
+	go s.http.Serve(ln) // ErrServerClosed after Close
 	return s
 }
 
@@ -345,7 +345,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		if fault {
 			w.Header().Set("Content-Type", "text/html")
 			w.WriteHeader(http.StatusBadGateway)
-			io.WriteString(w, "<html><body><h1>502 Bad Gateway</h1></body></html>\n") //nolint:errcheck
+			io.WriteString(w, "<html><body><h1>502 Bad Gateway</h1></body></html>\n")
 			return
 		}
 	}

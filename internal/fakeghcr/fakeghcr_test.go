@@ -3,12 +3,14 @@ package fakeghcr
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"net/http"
 	"net/url"
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -71,6 +73,24 @@ func mustRef(t *testing.T, s string) name.Reference {
 		t.Fatal(err)
 	}
 	return r
+}
+
+type testClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *testClock) now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *testClock) advance(d time.Duration) time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
+	return c.t
 }
 
 func tagsOf(v *github.PackageVersion) []string { return v.GetMetadata().GetContainer().Tags }
@@ -200,18 +220,17 @@ func TestPaginationLinks(t *testing.T) {
 }
 
 func TestTagMoveLeavesUntagged(t *testing.T) {
-	s, c := start(t)
-	clock := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
-	s.cfg.now = func() time.Time { return clock }
+	clk := &testClock{t: time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)}
+	s, c := start(t, WithClock(clk.now))
 	p := s.Pusher("acme", "app")
 	old := must[string](t)(p.Image("latest"))
-	clock = clock.Add(time.Hour)
+	clk.advance(time.Hour)
 	nu := must[string](t)(p.Image("latest"))
 	vs, _ := versions(t, c, "acme", "app", nil)
 	if vs[0].GetName() != nu || !slices.Equal(tagsOf(vs[0]), []string{"latest"}) || vs[1].GetName() != old || len(tagsOf(vs[1])) != 0 {
 		t.Fatalf("after move: %s %v / %s %v", vs[0].GetName(), tagsOf(vs[0]), vs[1].GetName(), tagsOf(vs[1]))
 	}
-	clock = clock.Add(time.Hour)
+	clock := clk.advance(time.Hour)
 	if err := p.Tag(old, "stable"); err != nil {
 		t.Fatal(err)
 	}
@@ -645,5 +664,100 @@ func TestFaultHookAndStats(t *testing.T) {
 	s.ResetStats()
 	if s.Stats().Total != 0 {
 		t.Error("ResetStats")
+	}
+}
+
+func TestDeletePackageAndRestore(t *testing.T) {
+	s, c := start(t)
+	p := s.Pusher("acme", "app")
+	d := must[string](t)(p.Image("v1"))
+	if _, err := c.Organizations.DeletePackage(ctx, "acme", "container", "app"); err != nil {
+		t.Fatal(err)
+	}
+	if got := registryStatus(t, p.Ref(d)); got != 404 {
+		t.Errorf("deleted package still served: %d", got)
+	}
+	_, _, err := c.Organizations.GetPackage(ctx, "acme", "container", "app")
+	errMessage(t, err, 404)
+	if _, err := c.Organizations.RestorePackage(ctx, "acme", "container", "app"); err != nil {
+		t.Fatal(err)
+	}
+	if got := registryStatus(t, p.Repository().Tag("v1").String()); got != 200 {
+		t.Errorf("restored package: %d", got)
+	}
+}
+
+func TestRawErrorShapeAndLimits(t *testing.T) {
+	s, _ := start(t)
+	get := func(path string) (int, map[string]any) {
+		resp := must[*http.Response](t)(http.Get(s.URL() + path))
+		defer resp.Body.Close()
+		var body map[string]any
+		json.NewDecoder(resp.Body).Decode(&body)
+		if resp.Header.Get("X-RateLimit-Remaining") == "" {
+			t.Errorf("%s: no rate-limit headers", path)
+		}
+		return resp.StatusCode, body
+	}
+	code, body := get("/orgs/acme/packages/container/nope/versions")
+	if code != 404 || body["status"] != "404" || body["message"] != "Package not found." ||
+		!strings.HasPrefix(body["documentation_url"].(string), "https://docs.github.com/rest/packages/packages#") {
+		t.Errorf("404 body %v", body)
+	}
+	if code, body = get("/orgs/acme/packages?package_type=container&page=101&per_page=100"); code != 400 || body["status"] != "400" {
+		t.Errorf("page*per_page: %d %v", code, body)
+	}
+	if code, body = get("/users/ghost"); code != 404 || body["message"] != "Not Found" {
+		t.Errorf("unknown user: %d %v", code, body)
+	}
+}
+
+func TestLatency(t *testing.T) {
+	s, c := start(t, WithLatency(50*time.Millisecond))
+	must[string](t)(s.Pusher("acme", "app").Image("v1")) // seeding is not delayed
+	begin := time.Now()
+	if _, _, err := c.Organizations.GetPackage(ctx, "acme", "container", "app"); err != nil {
+		t.Fatal(err)
+	}
+	if time.Since(begin) < 50*time.Millisecond {
+		t.Error("no latency")
+	}
+}
+
+func TestFaultHelpers(t *testing.T) {
+	s, c := start(t)
+	must[string](t)(s.Pusher("acme", "app").Image("v1"))
+	isREST := func(r *http.Request) bool { return strings.HasPrefix(r.URL.Path, "/orgs/") }
+	s.SetFault(FailTimes(1, isREST, func(w http.ResponseWriter) { WriteSecondaryLimit(w, http.StatusTooManyRequests, 0) }))
+	_, resp, err := c.Organizations.GetPackage(ctx, "acme", "container", "app")
+	if errMessage(t, err, 429); resp.Header.Get("Retry-After") != "" {
+		t.Error("retry-after set")
+	}
+	if _, _, err := c.Organizations.GetPackage(ctx, "acme", "container", "app"); err != nil {
+		t.Errorf("second call: %v", err)
+	}
+	s.SetFault(FailTimes(1, isREST, func(w http.ResponseWriter) { WriteSecondaryLimit(w, http.StatusForbidden, 30*time.Second) }))
+	_, _, err = client(t, s, "").Organizations.GetPackage(ctx, "acme", "container", "app")
+	var are *github.AbuseRateLimitError
+	if !errors.As(err, &are) || are.GetRetryAfter() != 30*time.Second {
+		t.Errorf("secondary 403: %T %v", err, err)
+	}
+	s.SetFault(FailTimes(1, isREST, func(w http.ResponseWriter) { WritePrimaryLimit(w, http.StatusForbidden, time.Now().Add(time.Minute)) }))
+	_, _, err = client(t, s, "").Organizations.GetPackage(ctx, "acme", "container", "app")
+	var rle *github.RateLimitError
+	if !errors.As(err, &rle) {
+		t.Errorf("primary 403: %T %v", err, err)
+	}
+}
+
+func TestPageParams(t *testing.T) {
+	for _, tc := range []struct {
+		q          string
+		page, size int
+	}{{"", 1, 30}, {"page=3&per_page=500", 3, 100}, {"page=0&per_page=-1", 1, 30}, {"page=x", 1, 30}} {
+		q := must[url.Values](t)(url.ParseQuery(tc.q))
+		if page, size := pageParams(q); page != tc.page || size != tc.size {
+			t.Errorf("%q: %d,%d want %d,%d", tc.q, page, size, tc.page, tc.size)
+		}
 	}
 }

@@ -347,6 +347,6 @@ func (p *Pusher) Tag(digest, tag string) error {
 
 func randomBytes(n int) []byte {
 	b := make([]byte, n)
-	rand.Read(b) //nolint:errcheck // never fails
+	rand.Read(b)
 	return b
 }

@@ -24,7 +24,7 @@ var tagRE = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$`)
 func writeOCIError(w http.ResponseWriter, status int, code, msg string) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
-	json.NewEncoder(w).Encode(map[string]any{ //nolint:errcheck
+	json.NewEncoder(w).Encode(map[string]any{
 		"errors": []map[string]string{{"code": code, "message": msg}},
 	})
 }
@@ -44,7 +44,7 @@ func (s *Server) serveToken(w http.ResponseWriter, r *http.Request) {
 	s.tokens[tok] = true
 	s.mu.Unlock()
 	w.Header().Set("Content-Type", "application/json")
-	json.NewEncoder(w).Encode(map[string]string{"token": tok, "access_token": tok}) //nolint:errcheck
+	json.NewEncoder(w).Encode(map[string]string{"token": tok, "access_token": tok})
 }
 
 func (s *Server) registryAuthorized(r *http.Request) bool {
@@ -92,7 +92,7 @@ func (s *Server) serveRegistry(w http.ResponseWriter, r *http.Request) {
 	case "":
 		if rest == "" || r.URL.Path == "/v2" {
 			w.Header().Set("Content-Type", "application/json")
-			io.WriteString(w, "{}") //nolint:errcheck
+			io.WriteString(w, "{}")
 			return
 		}
 		writeOCIError(w, http.StatusNotFound, "NOT_FOUND", "page not found")
@@ -193,7 +193,7 @@ func (s *Server) getManifest(w http.ResponseWriter, r *http.Request, repo, ref s
 	h.Set("Etag", `"`+digest+`"`)
 	w.WriteHeader(http.StatusOK)
 	if r.Method == http.MethodGet {
-		w.Write(body) //nolint:errcheck
+		w.Write(body)
 	}
 }
 
@@ -302,7 +302,7 @@ func (s *Server) serveTags(w http.ResponseWriter, r *http.Request, repo string) 
 		}
 	}
 	w.Header().Set("Content-Type", "application/json")
-	json.NewEncoder(w).Encode(map[string]any{"name": repo, "tags": append([]string{}, tags...)}) //nolint:errcheck
+	json.NewEncoder(w).Encode(map[string]any{"name": repo, "tags": append([]string{}, tags...)})
 }
 
 func hashHex(b []byte) string {

@@ -592,7 +592,7 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.WriteHeader(status)
 	enc := json.NewEncoder(w)
 	enc.SetEscapeHTML(false)
-	enc.Encode(v) //nolint:errcheck // the client went away
+	enc.Encode(v) // a write error means the client went away
 }
 
 // writeGitHubError writes GitHub's error body; "status" is a string there.

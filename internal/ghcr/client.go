@@ -58,15 +58,18 @@ func New(ctx context.Context, cfg Config) (*Client, error) {
 	if hc == nil {
 		hc = &http.Client{Transport: NewTransport(nil)}
 	}
-	gh := github.NewClient(hc)
+	// go-github's WithAuthToken wraps the client's transport in place; the
+	// registry must not get the REST bearer header, so keep the bare one.
+	base := hc.Transport
+	gh := github.NewClient(&http.Client{Transport: base, Timeout: hc.Timeout})
 	if cfg.Token != "" {
 		gh = gh.WithAuthToken(cfg.Token)
 	}
-	base, err := url.Parse(strings.TrimSuffix(cfg.APIURL, "/") + "/")
-	if err != nil || (base.Scheme != "https" && base.Scheme != "http") || base.Host == "" {
+	api, err := url.Parse(strings.TrimSuffix(cfg.APIURL, "/") + "/")
+	if err != nil || (api.Scheme != "https" && api.Scheme != "http") || api.Host == "" {
 		return nil, fmt.Errorf("github-api-url: %q is not an http(s) URL", cfg.APIURL)
 	}
-	gh.BaseURL = base
+	gh.BaseURL = api
 	host, insecure, err := ParseRegistryURL(cfg.RegistryURL)
 	if err != nil {
 		return nil, err
@@ -80,7 +83,7 @@ func New(ctx context.Context, cfg Config) (*Client, error) {
 		// GHCR takes any username with the token as password.
 		auth = &authn.Basic{Username: "ghcr-prune", Password: cfg.Token}
 	}
-	c.puller, err = remote.NewPuller(remote.WithAuth(auth), remote.WithTransport(hc.Transport), remote.WithUserAgent("ghcr-prune"))
+	c.puller, err = remote.NewPuller(remote.WithAuth(auth), remote.WithTransport(base), remote.WithUserAgent("ghcr-prune"))
 	if err != nil {
 		return nil, err
 	}
