@@ -117,6 +117,9 @@ func resolvePackages(ctx context.Context, c *ghcr.Client, entries []string) ([]s
 	return out, nil
 }
 
+// outputNames are every output action.yml declares; tests check the two agree.
+var outputNames = []string{"planned-count", "kept-count", "deleted-count", "deleted-ids", "plan-path"}
+
 // writeResults writes the job summary, the plan file and the outputs.
 func writeResults(a *githubactions.Action, r *retention.Report) error {
 	a.AddStepSummary(r.Markdown())

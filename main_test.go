@@ -1,0 +1,146 @@
+package main
+
+import (
+	"os"
+	"regexp"
+	"slices"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/sethvargo/go-githubactions"
+)
+
+// actionYAMLKeys returns the keys declared under a top-level section of
+// action.yml ("inputs" or "outputs").
+func actionYAMLKeys(t *testing.T, section string) []string {
+	t.Helper()
+	raw, err := os.ReadFile("action.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var keys []string
+	in := false
+	key := regexp.MustCompile(`^  ([a-z0-9-]+):`)
+	for _, line := range strings.Split(string(raw), "\n") {
+		if !strings.HasPrefix(line, " ") && strings.TrimSpace(line) != "" {
+			in = strings.HasPrefix(line, section+":")
+			continue
+		}
+		if m := key.FindStringSubmatch(line); in && m != nil {
+			keys = append(keys, m[1])
+		}
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+func TestActionYAMLInputsMatchTheCode(t *testing.T) {
+	want := slices.Clone(inputNames)
+	sort.Strings(want)
+	if got := actionYAMLKeys(t, "inputs"); !slices.Equal(got, want) {
+		t.Errorf("action.yml inputs %v\ncode reads %v", got, want)
+	}
+}
+
+func TestActionYAMLOutputsMatchTheCode(t *testing.T) {
+	want := slices.Clone(outputNames)
+	sort.Strings(want)
+	if got := actionYAMLKeys(t, "outputs"); !slices.Equal(got, want) {
+		t.Errorf("action.yml outputs %v\ncode writes %v", got, want)
+	}
+}
+
+func TestREADMEDocumentsEveryInputAndOutput(t *testing.T) {
+	raw, err := os.ReadFile("README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range append(slices.Clone(inputNames), outputNames...) {
+		if !strings.Contains(string(raw), "| `"+n+"` |") {
+			t.Errorf("README.md has no table row for %q", n)
+		}
+	}
+}
+
+func parseWith(env map[string]string) (config, error) {
+	base := map[string]string{"GITHUB_REPOSITORY": "acme/app", "GITHUB_REPOSITORY_OWNER": "acme"}
+	for k, v := range env {
+		base[k] = v
+	}
+	return parseInputs(githubactions.New(githubactions.WithGetenv(func(k string) string { return base[k] })))
+}
+
+func TestParseInputsDefaults(t *testing.T) {
+	cfg, err := parseWith(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !cfg.dryRun || cfg.owner != "acme" || !slices.Equal(cfg.packages, []string{"app"}) ||
+		cfg.registryURL != "https://ghcr.io" || cfg.apiURL != "https://api.github.com" {
+		t.Errorf("defaults: %+v", cfg)
+	}
+	p := cfg.policy
+	if !p.DeleteUntagged || p.KeepNTagged != -1 || p.KeepNUntagged != -1 || p.OlderThan != 0 {
+		t.Errorf("default policy: %+v", p)
+	}
+}
+
+func TestParseInputsDeleteUntaggedDefault(t *testing.T) {
+	tests := []struct {
+		env  map[string]string
+		want bool
+	}{
+		{map[string]string{}, true},
+		{map[string]string{"INPUT_OLDER-THAN": "3d"}, true},
+		{map[string]string{"INPUT_DELETE-TAGS": "pr-*"}, false},
+		{map[string]string{"INPUT_KEEP-N-TAGGED": "3"}, false},
+		{map[string]string{"INPUT_KEEP-N-UNTAGGED": "3"}, false},
+		{map[string]string{"INPUT_DELETE-GHOST-IMAGES": "true"}, false},
+		{map[string]string{"INPUT_DELETE-GHOST-IMAGES": "false"}, true},
+		{map[string]string{"INPUT_DELETE-PARTIAL-IMAGES": "true"}, false},
+		{map[string]string{"INPUT_DELETE-ORPHANED-IMAGES": "true"}, false},
+		{map[string]string{"INPUT_DELETE-TAGS": "pr-*", "INPUT_DELETE-UNTAGGED": "true"}, true},
+		{map[string]string{"INPUT_DELETE-UNTAGGED": "false"}, false},
+	}
+	for _, tt := range tests {
+		cfg, err := parseWith(tt.env)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if cfg.policy.DeleteUntagged != tt.want {
+			t.Errorf("%v: delete-untagged %v, want %v", tt.env, cfg.policy.DeleteUntagged, tt.want)
+		}
+	}
+}
+
+func TestParseInputsErrorsNameTheInput(t *testing.T) {
+	tests := map[string]map[string]string{
+		"dry-run":         {"INPUT_DRY-RUN": "maybe"},
+		"use-regex":       {"INPUT_USE-REGEX": "yes please"},
+		"delete-untagged": {"INPUT_DELETE-UNTAGGED": "1"},
+		"older-than":      {"INPUT_OLDER-THAN": "5 dayz"},
+		"keep-n-tagged":   {"INPUT_KEEP-N-TAGGED": "-1"},
+		"keep-n-untagged": {"INPUT_KEEP-N-UNTAGGED": "two"},
+		"delete-tags":     {"INPUT_DELETE-TAGS": "pr-(", "INPUT_USE-REGEX": "true"},
+		"exclude-tags":    {"INPUT_EXCLUDE-TAGS": "sha256:nothex"},
+		"owner":           {"GITHUB_REPOSITORY_OWNER": ""},
+		"packages":        {"GITHUB_REPOSITORY": ""},
+	}
+	for input, env := range tests {
+		_, err := parseWith(env)
+		if err == nil || !strings.Contains(err.Error(), input+":") {
+			t.Errorf("%s: error %v does not name the input", input, err)
+		}
+	}
+}
+
+func TestParseInputsPackagesList(t *testing.T) {
+	cfg, err := parseWith(map[string]string{"INPUT_PACKAGES": "app, team/app\nweb-*\n\n"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"app", "team/app", "web-*"}; !slices.Equal(cfg.packages, want) {
+		t.Errorf("packages %v, want %v", cfg.packages, want)
+	}
+}
