@@ -171,12 +171,10 @@ func TestE2EPolicyUntaggedSingleAndMultiArch(t *testing.T) {
 	latest := e.image("latest", 1*day)
 	untaggedIdx, untaggedChildren := e.multi("", true, 5*day, 5*day)
 	tagged, taggedChildren := e.multi("v1", true, 30*day, 30*day)
-	_ = latest
-	_ = tagged
-	_ = taggedChildren
 	before := e.all()
 	r := e.apply(nil)
 	e.expectDeleted(r, before, flat(untaggedImg, moved, untaggedIdx, untaggedChildren)...)
+	e.expectRemaining(flat(latest, tagged, taggedChildren)...)
 	expectSummary(t, r, "untagged, 2 days old", "untagged, 5 days old")
 }
 
@@ -208,9 +206,6 @@ func TestE2EPolicyDryRunDefault(t *testing.T) {
 // 4. delete-tags: wildcards, regexes, every tag must match, digests.
 func TestE2EPolicyDeleteTags(t *testing.T) {
 	t.Parallel()
-	type setup struct {
-		pr1, pr2, prMulti, prMultiChildren, prFoo, mixed, v1, untagged any
-	}
 	cases := []struct {
 		name   string
 		inputs map[string]string
@@ -243,7 +238,7 @@ func TestE2EPolicyDeleteTags(t *testing.T) {
 			summary: "digest listed in delete-tags",
 		},
 		{
-			name:   "wildcard and digest of an untagged image do not touch it",
+			name:   "no match deletes nothing",
 			inputs: map[string]string{"delete-tags": "nothing-*"},
 			gone: func(s map[string][]string) []string {
 				return nil
@@ -292,15 +287,12 @@ func TestE2EPolicyExcludeTags(t *testing.T) {
 		t.Parallel()
 		e := newE2E(t, "acme", "app", true)
 		pr1 := e.image("pr-1", 3*day)
-		pr2idx, pr2ch := e.multi("pr-2", true, 3*day, 3*day)
+		e.multi("pr-2", true, 3*day, 3*day)
 		pr3 := e.image("pr-3", 3*day)
 		e.image("main", 1*day)
 		before := e.all()
 		r := e.apply(map[string]string{"delete-tags": "pr-*", "exclude-tags": "pr-2"})
 		e.expectDeleted(r, before, pr1, pr3)
-		e.expectRemaining(without(before, pr1, pr3)...)
-		_ = pr2idx
-		_ = pr2ch
 		expectSummary(t, r, "matches exclude-tags")
 	})
 	t.Run("digest wins over delete-tags", func(t *testing.T) {
@@ -318,25 +310,24 @@ func TestE2EPolicyExcludeTags(t *testing.T) {
 		t.Parallel()
 		e := newE2E(t, "acme", "app", true)
 		u1 := e.image("", 3*day)
-		u2idx, u2ch := e.multi("", true, 3*day, 3*day)
+		u2idx, _ := e.multi("", true, 3*day, 3*day)
 		u3idx, u3ch := e.multi("", false, 3*day, 3*day)
 		e.image("main", 1*day)
 		before := e.all()
 		r := e.apply(map[string]string{"exclude-tags": u2idx + "\n" + u1})
 		e.expectDeleted(r, before, flat(u3idx, u3ch)...)
-		_ = u2ch
 		expectSummary(t, r, "digest listed in exclude-tags")
 	})
-	t.Run("wildcard tag wins over delete-untagged on a moved tag's image", func(t *testing.T) {
+	t.Run("wildcard wins over delete-tags everything", func(t *testing.T) {
 		t.Parallel()
 		e := newE2E(t, "acme", "app", true)
 		old := e.image("v1", 3*day)
-		e.image("v1", 1*day)
-		keep := e.image("release-1", 2*day)
+		v1 := e.image("v1", 1*day)
+		e.image("release-1", 2*day)
+		e.multi("release-2", true, 20*day, 20*day)
 		before := e.all()
-		r := e.apply(map[string]string{"exclude-tags": "release-*", "delete-untagged": "true"})
-		e.expectDeleted(r, before, old)
-		_ = keep
+		r := e.apply(map[string]string{"delete-tags": "*", "exclude-tags": "release-*", "delete-untagged": "true"})
+		e.expectDeleted(r, before, old, v1)
 	})
 }
 
@@ -406,9 +397,9 @@ func TestE2EPolicyKeepNWithOlderThan(t *testing.T) {
 	t.Run("untagged", func(t *testing.T) {
 		t.Parallel()
 		e := newE2E(t, "acme", "app", true)
-		e.image("", 1*day)            // newest: kept by N
-		e.image("", 2*day)            // too young
-		u4 := e.image("", 4*day)      // goes
+		e.image("", 1*day)                          // newest: kept by N
+		e.image("", 2*day)                          // too young
+		u4 := e.image("", 4*day)                    // goes
 		u5, u5ch := e.multi("", true, 5*day, 5*day) // goes with children
 		e.image("latest", 60*day)
 		before := e.all()
@@ -432,12 +423,11 @@ func TestE2EPolicyKeepNWithOlderThan(t *testing.T) {
 		t.Parallel()
 		e := newE2E(t, "acme", "app", true)
 		e.image("v3", 1*day)
-		v2 := e.image("v2", 2*day) // outside N but young: kept
+		e.image("v2", 2*day)       // outside N but young: kept
 		v1 := e.image("v1", 9*day) // outside N and old: goes
 		before := e.all()
 		r := e.apply(map[string]string{"keep-n-tagged": "1", "older-than": "5d"})
 		e.expectDeleted(r, before, v1)
-		_ = v2
 	})
 }
 
@@ -618,4 +608,63 @@ func TestE2EPolicyOutputs(t *testing.T) {
 	if string(raw) != string(r.plan) {
 		t.Error("plan-path is not the plan file under RUNNER_TEMP")
 	}
+}
+
+// Patterns: ? wildcards, several patterns, anchored regexes.
+func TestE2EPolicyDeleteTagsPatternForms(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		name   string
+		inputs map[string]string
+		gone   []string // tags whose images go
+	}{
+		{"question mark", map[string]string{"delete-tags": "pr-?"}, []string{"pr-1"}},
+		{"comma list", map[string]string{"delete-tags": "pr-1, rc-*"}, []string{"pr-1", "rc-1"}},
+		{"newline list", map[string]string{"delete-tags": "pr-22\nrc-1"}, []string{"pr-22", "rc-1"}},
+		{"regex is anchored", map[string]string{"delete-tags": "pr-[0-9]", "use-regex": "true"}, []string{"pr-1"}},
+		{"regex list", map[string]string{"delete-tags": "pr-2+\nrc-.*", "use-regex": "true"}, []string{"pr-22", "rc-1"}},
+		{"wildcard does not match a substring", map[string]string{"delete-tags": "pr"}, nil},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			e := newE2E(t, "acme", "app", true)
+			byTag := map[string]string{}
+			for i, tag := range []string{"pr-1", "pr-22", "rc-1", "v1"} {
+				byTag[tag] = e.image(tag, time.Duration(i+2)*day)
+			}
+			before := e.all()
+			var gone []string
+			for _, tag := range tc.gone {
+				gone = append(gone, byTag[tag])
+			}
+			r := e.apply(tc.inputs)
+			e.expectDeleted(r, before, gone...)
+		})
+	}
+}
+
+// A platform child named in delete-tags is still kept while its tagged
+// index is; an excluded child survives the deletion of its untagged index.
+func TestE2EPolicyChildDigests(t *testing.T) {
+	t.Parallel()
+	t.Run("delete-tags names a child of a kept index", func(t *testing.T) {
+		t.Parallel()
+		e := newE2E(t, "acme", "app", true)
+		_, ch := e.multi("prod", true, 30*day, 30*day)
+		e.image("v1", 30*day)
+		before := e.all()
+		r := e.apply(map[string]string{"delete-tags": ch[0] + "\n" + ch[2]})
+		e.expectDeleted(r, before)
+	})
+	t.Run("exclude-tags names a child of a deleted index", func(t *testing.T) {
+		t.Parallel()
+		e := newE2E(t, "acme", "app", true)
+		idx, ch := e.multi("", false, 30*day, 30*day)
+		e.image("v1", 1*day)
+		before := e.all()
+		r := e.apply(map[string]string{"exclude-tags": ch[1]})
+		e.expectDeleted(r, before, idx, ch[0])
+		expectSummary(t, r, "digest listed in exclude-tags")
+	})
 }

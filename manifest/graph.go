@@ -266,7 +266,8 @@ func (g *Graph) findCycle(members []string, pending map[string]int) []string {
 
 // Reachable returns the versions that must be kept to keep roots intact: a
 // kept index keeps its entries, a kept manifest keeps its referrers (the
-// signatures, attestations and fallback indexes pointing at it). Each value
+// signatures, attestations and fallback indexes pointing at it), and a kept
+// referrer keeps its subject (a tagged SBOM is not left describing nothing). Each value
 // is the edge through which the version was first reached, breadth first,
 // with roots and neighbours taken in digest order; it is the zero Edge for
 // roots. For an entry the edge's From is the index; for a referrer the edge's
@@ -318,6 +319,11 @@ func (g *Graph) keeps(d string) []step {
 	for _, e := range g.in[d] {
 		if e.Kind == EdgeSubject || e.Kind == EdgeTag {
 			steps = append(steps, step{e.From, e})
+		}
+	}
+	for _, e := range g.out[d] {
+		if (e.Kind == EdgeSubject || e.Kind == EdgeTag) && e.To != d {
+			steps = append(steps, step{e.To, e})
 		}
 	}
 	slices.SortFunc(steps, func(a, b step) int {

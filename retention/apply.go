@@ -22,6 +22,12 @@ type Deleter interface {
 	DeleteVersion(ctx context.Context, pkg string, id int64) error
 }
 
+// Untagger removes one tag from an image and keeps the image. It is only
+// needed when a plan untags.
+type Untagger interface {
+	Untag(ctx context.Context, pkg, tag string) error
+}
+
 // Outcome is what happened to a version the plan deletes.
 type Outcome string
 
@@ -32,6 +38,7 @@ const (
 	Skipped      Outcome = "skipped"
 	Failed       Outcome = "failed"
 	NotAttempted Outcome = "not attempted"
+	Untagged     Outcome = "untagged"
 )
 
 // Applied is one planned deletion and how it went.
@@ -41,9 +48,19 @@ type Applied struct {
 	Detail  string  `json:"detail,omitempty"`
 }
 
+// TagRemoval is one tag the plan removes and how it went.
+type TagRemoval struct {
+	ID      int64   `json:"id"`
+	Digest  string  `json:"digest"`
+	Tag     string  `json:"tag"`
+	Outcome Outcome `json:"outcome"`
+	Detail  string  `json:"detail,omitempty"`
+}
+
 // Result is the plan as carried out.
 type Result struct {
 	Applied []Applied
+	Untags  []TagRemoval
 	Err     error // the failure that stopped the run, if any
 }
 
@@ -92,7 +109,34 @@ func Apply(ctx context.Context, p *Plan, del Deleter) *Result {
 		}
 		res.Applied = append(res.Applied, a)
 	}
+	applyUntags(ctx, p, del, res)
 	return res
+}
+
+// applyUntags removes tags after the deletions: an untag pushes to the
+// registry, and a failure there should not hold back the deletions.
+func applyUntags(ctx context.Context, p *Plan, del Deleter, res *Result) {
+	u, ok := del.(Untagger)
+	for _, op := range p.Untag {
+		for _, tag := range op.Tags {
+			r := TagRemoval{ID: op.ID, Digest: op.Digest, Tag: tag}
+			switch {
+			case res.Err != nil:
+				r.Outcome = NotAttempted
+			case !ok:
+				r.Outcome, r.Detail = Failed, "this registry client cannot remove tags"
+				res.Err = fmt.Errorf("removing tag %s: %s", tag, r.Detail)
+			default:
+				if err := u.Untag(ctx, p.Package, tag); err != nil {
+					r.Outcome, r.Detail = Failed, err.Error()
+					res.Err = fmt.Errorf("removing tag %s from %s: %w", tag, op.Digest, err)
+				} else {
+					r.Outcome = Untagged
+				}
+			}
+			res.Untags = append(res.Untags, r)
+		}
+	}
 }
 
 // blocker returns a version that points at digest and still exists.

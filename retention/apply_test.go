@@ -24,6 +24,11 @@ func (r *recordingDeleter) DeleteVersion(_ context.Context, _ string, id int64) 
 	return r.answers[n]
 }
 
+func (r *recordingDeleter) Untag(_ context.Context, _ string, tag string) error {
+	r.calls = append(r.calls, "untag "+tag)
+	return r.answers["untag "+tag]
+}
+
 func deleterFor(b *pkgBuilder, answers map[string]error) *recordingDeleter {
 	names := map[int64]string{}
 	for _, v := range b.snap.Versions {
@@ -90,7 +95,7 @@ func TestApplyStopsAtTheFirstFailure(t *testing.T) {
 // a refusal, a kept image, a broken one.
 func goldenReport(t *testing.T) *Report {
 	b := newPkg().multiArch("prev", 4*day, 25*day).multiArch("prod", 20*day, 20*day, "prod").
-		sig("sig", 20*day, "prod").image("pr", 9*day, "pr-7").index("ghost", 30*day, []string{"gone1"}, "old-release")
+		sig("sig", 20*day, "prod").image("pr", 9*day, "pr-7").image("mixed", 9*day, "pr-8", "v8").index("ghost", 30*day, []string{"gone1"}, "old-release")
 	p := policy(func(p *Policy) { p.DeleteUntagged = true; p.OlderThan = 3 * day; p.DeleteTags = patterns(t, "pr-*") })
 	plan, err := Compute(b.snap, p, now)
 	if err != nil {

@@ -46,6 +46,13 @@ func (p *Plan) Check(policy Policy) error {
 				}
 			}
 		}
+		for _, e := range p.graph.Out(d.Digest) {
+			if e.Kind != manifest.EdgeChild {
+				if _, exists := p.graph.Node(e.To); exists && !kept[e.To] {
+					return invariantError("kept %s %s would lose its subject %s", p.kindOf(d.Digest), d.Digest, e.To)
+				}
+			}
+		}
 		for _, e := range p.graph.In(d.Digest) {
 			if e.Kind != manifest.EdgeChild && !kept[e.From] {
 				return invariantError("kept %s would lose its %s %s", d.Digest, p.kindOf(e.From), e.From)

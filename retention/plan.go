@@ -56,6 +56,17 @@ type Decision struct {
 	KeptBy string `json:"kept_by,omitempty"`
 }
 
+// Untag removes tags from an image that stays. GHCR has no tag deletion:
+// the tag is moved to a throwaway placeholder manifest, whose version is
+// then deleted.
+type Untag struct {
+	ID     int64    `json:"id"`
+	Digest string   `json:"digest"`
+	Tags   []string `json:"tags"` // to remove
+	Keep   []string `json:"keep"` // the tags the image keeps
+	Reason string   `json:"reason"`
+}
+
 // Broken is an index some of whose children are not in the package: pulling
 // it fails with "manifest unknown".
 type Broken struct {
@@ -76,6 +87,8 @@ type Plan struct {
 	Delete []Decision
 	Keep   []Decision // newest first
 	Broken []Broken
+	// Untag lists kept images that lose some of their tags.
+	Untag []Untag
 
 	graph *manifest.Graph
 }
@@ -107,7 +120,7 @@ func Compute(s Snapshot, p Policy, now time.Time) (*Plan, error) {
 	if err != nil {
 		return nil, err
 	}
-	d := decider{g: g, p: p, now: now, roots: map[string]string{}, candidates: map[string]string{}}
+	d := decider{g: g, p: p, now: now, roots: map[string]string{}, candidates: map[string]string{}, untags: map[string][]string{}}
 	d.select_(versions)
 	return d.plan(s.Package, versions), nil
 }
@@ -116,8 +129,9 @@ type decider struct {
 	g          *manifest.Graph
 	p          Policy
 	now        time.Time
-	roots      map[string]string // digest -> why it is kept
-	candidates map[string]string // digest -> why the policy deletes it
+	roots      map[string]string   // digest -> why it is kept
+	candidates map[string]string   // digest -> why the policy deletes it
+	untags     map[string][]string // digest -> tags to remove from a kept image
 }
 
 // select_ sorts every version into a root (kept, with all it reaches), a
@@ -153,6 +167,40 @@ func (d *decider) select_(versions []Version) {
 	d.selectUntagged(untagged)
 	d.selectTagged(tagged)
 	d.applyOlderThan(versions)
+	d.applyReviewed(versions)
+}
+
+// applyReviewed confines the plan to a reviewed one: a candidate the review
+// did not list is kept (with all it reaches), and so is every version the
+// review did not list for deletion, so nothing is deleted that nobody saw.
+func (d *decider) applyReviewed(versions []Version) {
+	if d.p.Reviewed == nil {
+		return
+	}
+	for _, v := range versions {
+		r, listed := d.p.Reviewed.Delete[v.Digest]
+		if !listed || r != v.ID {
+			if why, ok := d.candidates[v.Digest]; ok {
+				delete(d.candidates, v.Digest)
+				d.roots[v.Digest] = why + "; not in the reviewed plan"
+			} else if _, ok := d.roots[v.Digest]; !ok {
+				d.roots[v.Digest] = "not in the reviewed plan"
+			}
+		}
+		if tags, ok := d.untags[v.Digest]; ok {
+			var allowed []string
+			for _, t := range tags {
+				if slices.Contains(d.p.Reviewed.Untag[v.Digest], t) {
+					allowed = append(allowed, t)
+				}
+			}
+			if len(allowed) == 0 {
+				delete(d.untags, v.Digest)
+			} else {
+				d.untags[v.Digest] = allowed
+			}
+		}
+	}
 }
 
 func (d *decider) selectReferrer(v Version, tags []string) {
@@ -196,6 +244,8 @@ func (d *decider) selectBroken(v Version) bool {
 func (d *decider) selectUntagged(untagged []Version) {
 	for i, v := range untagged {
 		switch {
+		case d.p.DeleteTags.MatchDigest(v.Digest):
+			d.candidates[v.Digest] = "digest listed in delete-tags"
 		case !d.p.untaggedRule():
 			d.roots[v.Digest] = "untagged; no rule deletes untagged images"
 		case d.p.KeepNUntagged >= 0 && i < d.p.KeepNUntagged:
@@ -216,43 +266,59 @@ func (d *decider) selectTagged(tagged []Version) {
 			d.roots[v.Digest] = tagsReason(tags)
 		}
 	}
+	// keep-n ranks images, not tags: an image kept by it keeps every tag.
 	for i, v := range selected {
 		tags := userTags(v.Tags)
 		if d.p.KeepNTagged >= 0 && i < d.p.KeepNTagged {
 			d.roots[v.Digest] = fmt.Sprintf("%s, among the %d newest tagged", tagsReason(tags), d.p.KeepNTagged)
 			continue
 		}
-		var why string
+		matched, rest := d.splitTags(tags)
 		switch {
 		case d.p.DeleteTags.Empty():
-			why = fmt.Sprintf("%s, beyond the %d newest tagged", tagsReason(tags), d.p.KeepNTagged)
+			d.candidates[v.Digest] = fmt.Sprintf("%s, beyond the %d newest tagged", tagsReason(tags), d.p.KeepNTagged)
 		case d.p.DeleteTags.MatchDigest(v.Digest):
-			why = "digest listed in delete-tags"
+			d.candidates[v.Digest] = "digest listed in delete-tags"
+		case len(rest) == 0:
+			d.candidates[v.Digest] = tagsReason(tags) + " " + matchVerb(tags) + " delete-tags"
 		default:
-			why = tagsReason(tags) + " " + matchVerb(tags) + " delete-tags"
+			// Some tags match: remove just those, keep the image.
+			d.untags[v.Digest] = matched
+			d.roots[v.Digest] = fmt.Sprintf("%s; %s %s delete-tags and will be removed", tagsReason(rest), tagsReason(matched), matchVerb(matched))
 		}
-		d.candidates[v.Digest] = why
 	}
 }
 
 // deleteTagsSelect reports whether a tagged image is in the tagged candidate
-// set: every user tag must match, so an image that still carries one tag the
-// user did not name is never deleted through another.
+// set: with delete-tags, at least one of its tags must match (or its digest
+// be listed). It is deleted only when every tag matches; otherwise only the
+// matching tags are removed.
 func (d *decider) deleteTagsSelect(v Version, tags []string) bool {
 	if d.p.DeleteTags.Empty() || d.p.DeleteTags.MatchDigest(v.Digest) {
 		return true
 	}
+	matched, _ := d.splitTags(tags)
+	return len(matched) > 0
+}
+
+func (d *decider) splitTags(tags []string) (matched, rest []string) {
 	for _, t := range tags {
-		if !d.p.DeleteTags.MatchTag(t) {
-			return false
+		if d.p.DeleteTags.MatchTag(t) {
+			matched = append(matched, t)
+		} else {
+			rest = append(rest, t)
 		}
 	}
-	return true
+	return matched, rest
 }
 
 // applyOlderThan spares young candidates and says how old the others are.
 func (d *decider) applyOlderThan(versions []Version) {
 	for _, v := range versions {
+		if _, ok := d.untags[v.Digest]; ok && d.p.OlderThan > 0 && d.now.Sub(v.UpdatedAt) < d.p.OlderThan {
+			delete(d.untags, v.Digest)
+			d.roots[v.Digest] = fmt.Sprintf("%s, only %s old (older-than %s)", tagsReason(userTags(v.Tags)), formatAge(d.now.Sub(v.UpdatedAt)), formatAge(d.p.OlderThan))
+		}
 		why, ok := d.candidates[v.Digest]
 		if !ok {
 			continue
@@ -350,6 +416,20 @@ func (d *decider) plan(pkg string, versions []Version) *Plan {
 		plan.Delete = append(plan.Delete, d.decision(byDigest[digest], Delete, d.deleteReason(digest, toDelete)))
 	}
 	for _, v := range versions {
+		tags, ok := d.untags[v.Digest]
+		if !ok || toDelete[v.Digest] {
+			continue
+		}
+		keep := []string{}
+		for _, t := range v.Tags {
+			if !slices.Contains(tags, t) {
+				keep = append(keep, t)
+			}
+		}
+		plan.Untag = append(plan.Untag, Untag{ID: v.ID, Digest: v.Digest, Tags: tags, Keep: keep,
+			Reason: fmt.Sprintf("%s %s delete-tags; %s does not", tagsReason(tags), matchVerb(tags), tagsReason(userTags(keep)))})
+	}
+	for _, v := range versions {
 		n, _ := d.g.Node(v.Digest)
 		missing := d.g.Missing(v.Digest)
 		if n.Manifest.Kind != manifest.KindIndex || len(missing) == 0 {
@@ -388,23 +468,23 @@ func (d *decider) keepReason(digest string, kept map[string]manifest.Edge) (why,
 		return why, ""
 	}
 	e := kept[digest]
-	from := e.From
-	if from == digest {
-		from = e.To // reached from the subject it refers to
-	}
+	from := other(e, digest)
 	root = from
 	for range len(kept) {
 		if _, ok := d.roots[root]; ok {
 			break
 		}
-		next := kept[root]
-		if next.From == root {
-			root = next.To
-		} else {
-			root = next.From
-		}
+		root = other(kept[root], root)
 	}
 	return fmt.Sprintf("%s of %s (%s)", d.relation(digest, e), shortDigest(from), d.roots[root]), root
+}
+
+// other is the end of e that is not digest: the version that kept it.
+func other(e manifest.Edge, digest string) string {
+	if e.From == digest {
+		return e.To
+	}
+	return e.From
 }
 
 // deleteReason says why a version goes: the policy picked it, or everything
@@ -428,6 +508,9 @@ func (d *decider) deleteReason(digest string, toDelete map[string]bool) string {
 
 // relation names what digest is to the other end of e.
 func (d *decider) relation(digest string, e manifest.Edge) string {
+	if e.Kind != manifest.EdgeChild && e.To == digest {
+		return "subject"
+	}
 	if e.Kind == manifest.EdgeChild {
 		switch p := d.platform(digest); {
 		case d.kind(digest) == manifest.KindAttestation && p != "":

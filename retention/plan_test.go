@@ -405,3 +405,100 @@ func TestComputeRejectsIncompleteSnapshots(t *testing.T) {
 		t.Error("a digest listed twice was planned")
 	}
 }
+
+func TestUntag(t *testing.T) {
+	tests := []struct {
+		name       string
+		pkg        *pkgBuilder
+		policy     Policy
+		wantDelete []string
+		wantUntag  map[string][]string
+	}{
+		{
+			name:       "some tags match: remove them, keep the image",
+			pkg:        newPkg().image("a", 9*day, "pr-1", "v1").image("b", 9*day, "pr-2"),
+			policy:     policy(func(p *Policy) { p.DeleteTags = patterns(t, "pr-*") }),
+			wantDelete: []string{"b"},
+			wantUntag:  map[string][]string{"a": {"pr-1"}},
+		},
+		{
+			name:      "keep-n-tagged counts the image before untagging",
+			pkg:       newPkg().image("new", 1*day, "pr-3", "v3").image("mid", 2*day, "pr-2", "v2").image("old", 3*day, "pr-1", "v1"),
+			policy:    policy(func(p *Policy) { p.DeleteTags = patterns(t, "pr-*"); p.KeepNTagged = 2 }),
+			wantUntag: map[string][]string{"old": {"pr-1"}},
+		},
+		{
+			name:   "exclude-tags wins over untagging",
+			pkg:    newPkg().image("a", 9*day, "pr-1", "latest"),
+			policy: policy(func(p *Policy) { p.DeleteTags = patterns(t, "pr-*"); p.ExcludeTags = patterns(t, "latest") }),
+		},
+		{
+			name:   "older-than spares young images' tags",
+			pkg:    newPkg().image("a", 1*day, "pr-1", "v1"),
+			policy: policy(func(p *Policy) { p.DeleteTags = patterns(t, "pr-*"); p.OlderThan = 3 * day }),
+		},
+		{
+			name:       "an index loses a tag and keeps its children",
+			pkg:        newPkg().multiArch("idx", 9*day, 9*day, "pr-1", "v1"),
+			policy:     policy(func(p *Policy) { p.DeleteTags = patterns(t, "pr-*") }),
+			wantUntag:  map[string][]string{"idx": {"pr-1"}},
+			wantDelete: nil,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			plan, err := Compute(tt.pkg.snap, tt.policy, now)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := plan.Check(tt.policy); err != nil {
+				t.Fatal(err)
+			}
+			var del []string
+			for _, d := range plan.Delete {
+				del = append(del, tt.pkg.names[d.Digest])
+			}
+			if !slices.Equal(sorted(del), sorted(tt.wantDelete)) {
+				t.Errorf("deleted %v, want %v", del, tt.wantDelete)
+			}
+			untag := map[string][]string{}
+			for _, u := range plan.Untag {
+				untag[tt.pkg.names[u.Digest]] = u.Tags
+			}
+			if fmt.Sprint(untag) != fmt.Sprint(orEmpty(tt.wantUntag)) {
+				t.Errorf("untag %v, want %v", untag, tt.wantUntag)
+			}
+		})
+	}
+}
+
+func orEmpty(m map[string][]string) map[string][]string {
+	if m == nil {
+		return map[string][]string{}
+	}
+	return m
+}
+
+func TestReviewedPlanConfinesDeletions(t *testing.T) {
+	b := newPkg().multiArch("a", 9*day, 9*day).multiArch("b", 9*day, 9*day).image("c", 9*day)
+	p := policy(func(p *Policy) { p.DeleteUntagged = true })
+	full, err := Compute(b.snap, p, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The reviewer saw a plan that deleted "a" and its children, but only
+	// the children of "b" (as if "b" had been tagged then): "b"'s children
+	// must not go while "b" stays.
+	p.Reviewed = &Reviewed{Delete: map[string]int64{}, Untag: map[string][]string{}}
+	for _, d := range full.Delete {
+		n := b.names[d.Digest]
+		if strings.HasPrefix(n, "a") || strings.Contains(n, "a/") || strings.HasPrefix(n, "b/") || strings.Contains(n, ":b/") {
+			p.Reviewed.Delete[d.Digest] = d.ID
+		}
+	}
+	got := sorted(b.deleted(t, p))
+	want := sorted([]string{"a", "a/amd64", "a/arm64", "attest:a/amd64", "attest:a/arm64"})
+	if !slices.Equal(got, want) {
+		t.Errorf("deleted %v, want %v", got, want)
+	}
+}

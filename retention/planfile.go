@@ -2,8 +2,12 @@ package retention
 
 import (
 	"encoding/json"
+	"fmt"
 	"time"
 )
+
+// PlanFormat names the plan file format in its "format" field.
+const PlanFormat = "ghcr-prune-plan"
 
 // PlanFormatVersion is bumped on any change a reader of the plan file must
 // know about.
@@ -15,6 +19,7 @@ type PlanFile struct {
 	Version  int               `json:"version"`
 	Time     time.Time         `json:"time"`
 	DryRun   bool              `json:"dry_run"`
+	Owner    string            `json:"owner,omitempty"`
 	Inputs   map[string]string `json:"inputs,omitempty"`
 	Packages []PackageFile     `json:"packages"`
 }
@@ -25,8 +30,15 @@ type PackageFile struct {
 	Versions int         `json:"versions"`
 	Error    string      `json:"error,omitempty"`
 	Delete   []FileEntry `json:"delete"`
+	Untag    []FileUntag `json:"untag"`
 	Keep     []Decision  `json:"keep"`
 	Broken   []Broken    `json:"broken"`
+}
+
+// FileUntag is a planned tag removal and, in an applied run, its outcome.
+type FileUntag struct {
+	Untag
+	Outcomes []TagRemoval `json:"outcomes,omitempty"`
 }
 
 // FileEntry is a planned deletion and, in an applied run, its outcome.
@@ -38,9 +50,9 @@ type FileEntry struct {
 
 // File turns the report into its plan file.
 func (r *Report) File() PlanFile {
-	f := PlanFile{Format: "ghcr-prune-plan", Version: PlanFormatVersion, Time: r.Time.UTC(), DryRun: r.DryRun, Inputs: r.Inputs, Packages: []PackageFile{}}
+	f := PlanFile{Format: PlanFormat, Version: PlanFormatVersion, Time: r.Time.UTC(), DryRun: r.DryRun, Owner: r.Owner, Inputs: r.Inputs, Packages: []PackageFile{}}
 	for _, p := range r.Packages {
-		pf := PackageFile{Package: p.Package, Versions: p.Versions, Delete: []FileEntry{}, Keep: []Decision{}, Broken: []Broken{}}
+		pf := PackageFile{Package: p.Package, Versions: p.Versions, Delete: []FileEntry{}, Untag: []FileUntag{}, Keep: []Decision{}, Broken: []Broken{}}
 		if p.Err != nil {
 			pf.Error = p.Err.Error()
 		}
@@ -51,6 +63,17 @@ func (r *Report) File() PlanFile {
 					e.Outcome, e.Detail = p.Result.Applied[i].Outcome, p.Result.Applied[i].Detail
 				}
 				pf.Delete = append(pf.Delete, e)
+			}
+			for _, u := range p.Plan.Untag {
+				fu := FileUntag{Untag: u}
+				if p.Result != nil {
+					for _, r := range p.Result.Untags {
+						if r.Digest == u.Digest {
+							fu.Outcomes = append(fu.Outcomes, r)
+						}
+					}
+				}
+				pf.Untag = append(pf.Untag, fu)
 			}
 			pf.Keep = append(pf.Keep, p.Plan.Keep...)
 			pf.Broken = append(pf.Broken, p.Plan.Broken...)
@@ -63,4 +86,37 @@ func (r *Report) File() PlanFile {
 // JSON is the plan file, indented for people reviewing it in a PR.
 func (r *Report) JSON() ([]byte, error) {
 	return json.MarshalIndent(r.File(), "", "  ")
+}
+
+// ReadPlanFile parses a plan file, refusing formats it does not know.
+func ReadPlanFile(data []byte) (*PlanFile, error) {
+	var f PlanFile
+	if err := json.Unmarshal(data, &f); err != nil {
+		return nil, fmt.Errorf("not a ghcr-prune plan file: %w", err)
+	}
+	if f.Format != PlanFormat {
+		return nil, fmt.Errorf("not a ghcr-prune plan file (format %q)", f.Format)
+	}
+	if f.Version != PlanFormatVersion {
+		return nil, fmt.Errorf("plan file version %d is not supported (this ghcr-prune reads version %d)", f.Version, PlanFormatVersion)
+	}
+	return &f, nil
+}
+
+// Reviewed is what the plan file allows for pkg: its planned deletions and
+// tag removals. A package the file does not cover allows nothing.
+func (f *PlanFile) Reviewed(pkg string) *Reviewed {
+	r := &Reviewed{Delete: map[string]int64{}, Untag: map[string][]string{}}
+	for _, p := range f.Packages {
+		if p.Package != pkg {
+			continue
+		}
+		for _, d := range p.Delete {
+			r.Delete[d.Digest] = d.ID
+		}
+		for _, u := range p.Untag {
+			r.Untag[u.Digest] = append(r.Untag[u.Digest], u.Tags...)
+		}
+	}
+	return r
 }

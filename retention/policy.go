@@ -25,6 +25,16 @@ type Policy struct {
 	DeleteGhost    bool // indexes none of whose children exist
 	DeletePartial  bool // indexes some of whose children are missing
 	DeleteOrphaned bool // referrers whose subject is absent from the package
+
+	// Reviewed, when set, confines deletions and untags to those a reviewed
+	// plan listed (apply-plan).
+	Reviewed *Reviewed
+}
+
+// Reviewed is what a reviewed plan allows for one package.
+type Reviewed struct {
+	Delete map[string]int64    // digest -> version id
+	Untag  map[string][]string // digest -> tags
 }
 
 func (p Policy) untaggedRule() bool { return p.DeleteUntagged || p.KeepNUntagged >= 0 }

@@ -3,6 +3,7 @@ package retention
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 
@@ -101,6 +102,7 @@ type PackageReport struct {
 type Report struct {
 	DryRun   bool
 	Time     time.Time
+	Owner    string
 	Inputs   map[string]string // the inputs as given, for the plan file
 	Packages []PackageReport
 }
@@ -158,7 +160,10 @@ func runPackage(ctx context.Context, reg Registry, pkg string, policy Policy, no
 	for _, d := range plan.Delete {
 		log.Infof("  %s %d %s %s: %s", verb, d.ID, shortDigest(d.Digest), d.Kind, d.Reason)
 	}
-	if dryRun || len(plan.Delete) == 0 {
+	for _, u := range plan.Untag {
+		log.Infof("  %s tags %s from %d %s (keeps %s)", strings.Replace(verb, "delet", "remov", 1), strings.Join(u.Tags, ", "), u.ID, shortDigest(u.Digest), strings.Join(u.Keep, ", "))
+	}
+	if dryRun || (len(plan.Delete) == 0 && len(plan.Untag) == 0) {
 		return pr
 	}
 	pr.Result = Apply(ctx, plan, reg)
@@ -169,6 +174,11 @@ func runPackage(ctx context.Context, reg Registry, pkg string, policy Policy, no
 			log.Warningf("%s: version %d (%s) not deleted: %s", pkg, a.ID, a.Digest, a.Detail)
 		default:
 			log.Infof("  %s %d %s: %s", a.Outcome, a.ID, shortDigest(a.Digest), a.Detail)
+		}
+	}
+	for _, u := range pr.Result.Untags {
+		if u.Outcome != Untagged {
+			log.Infof("  tag %s of %s: %s %s", u.Tag, shortDigest(u.Digest), u.Outcome, u.Detail)
 		}
 	}
 	if pr.Result.Err != nil {

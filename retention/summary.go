@@ -51,7 +51,29 @@ func (r *Report) Markdown() string {
 		b.WriteString("\n")
 		r.packageMarkdown(&b, p)
 	}
+	if ids := r.DeletedIDs(); len(ids) > 0 {
+		details(&b, fmt.Sprintf("Deleted version ids (GitHub can restore them for 30 days; see restore-from)"), false, func() {
+			b.WriteString("```\n" + strings.Join(ids, ",") + "\n```\n")
+		})
+	}
 	return b.String()
+}
+
+// DeletedIDs are the ids of every version this run deleted, "package:id"
+// when the run covered several packages.
+func (r *Report) DeletedIDs() []string {
+	var ids []string
+	for _, p := range r.Packages {
+		if p.Result == nil {
+			continue
+		}
+		for _, a := range p.Result.Applied {
+			if a.Outcome == Deleted {
+				ids = append(ids, fmt.Sprint(a.ID))
+			}
+		}
+	}
+	return ids
 }
 
 func (r *Report) deleteVerb() string {
@@ -70,6 +92,7 @@ func (r *Report) packageMarkdown(b *strings.Builder, p PackageReport) {
 		return
 	}
 	r.deletionsMarkdown(b, p)
+	untagsMarkdown(b, p)
 	keptMarkdown(b, p.Plan, r.Time)
 	warnings := p.warnings()
 	if len(warnings) > 0 {
@@ -114,6 +137,48 @@ func (r *Report) deletionsMarkdown(b *strings.Builder, p PackageReport) {
 	})
 }
 
+func untagsMarkdown(b *strings.Builder, p PackageReport) {
+	if len(p.Plan.Untag) == 0 {
+		return
+	}
+	n := 0
+	for _, u := range p.Plan.Untag {
+		n += len(u.Tags)
+	}
+	title := fmt.Sprintf("Would remove %s from images that stay", plural(n, "tag"))
+	if p.Result != nil {
+		title = fmt.Sprintf("Removed %d of %s from images that stay", countUntagged(p.Result), plural(n, "tag"))
+	}
+	details(b, title, n <= 20, func() {
+		b.WriteString("| digest | tags removed | tags kept | version id | outcome |\n|---|---|---|---:|---|\n")
+		i := 0
+		for _, u := range p.Plan.Untag {
+			for _, t := range u.Tags {
+				out := "planned"
+				if p.Result != nil && i < len(p.Result.Untags) {
+					out = string(p.Result.Untags[i].Outcome)
+					if d := p.Result.Untags[i].Detail; d != "" {
+						out += ": " + d
+					}
+				}
+				i++
+				fmt.Fprintf(b, "| `%s` | %s | %s | %d | %s |\n", shortDigest(u.Digest), cell(t), tagsCell(u.Keep), u.ID, cell(out))
+			}
+		}
+		b.WriteString("\nGHCR cannot delete a tag: each one is moved to a throwaway placeholder manifest, whose version is then deleted.\n")
+	})
+}
+
+func countUntagged(r *Result) int {
+	n := 0
+	for _, u := range r.Untags {
+		if u.Outcome == Untagged {
+			n++
+		}
+	}
+	return n
+}
+
 // keptMarkdown lists the versions kept for their own sake, with how many
 // others each protects; the rest are in a collapsed list.
 func keptMarkdown(b *strings.Builder, p *Plan, now time.Time) {
@@ -156,6 +221,11 @@ func (p PackageReport) warnings() []string {
 		for _, a := range p.Result.Applied {
 			if a.Outcome == Refused || a.Outcome == Failed {
 				out = append(out, cell(fmt.Sprintf("version %d (`%s`) %s: %s", a.ID, shortDigest(a.Digest), a.Outcome, a.Detail)))
+			}
+		}
+		for _, u := range p.Result.Untags {
+			if u.Outcome == Failed {
+				out = append(out, cell(fmt.Sprintf("tag %s of `%s` not removed: %s", u.Tag, shortDigest(u.Digest), u.Detail)))
 			}
 		}
 		if n := p.Result.Count(Skipped) + p.Result.Count(NotAttempted); n > 0 {

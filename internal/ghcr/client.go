@@ -5,6 +5,8 @@ package ghcr
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"net/http"
@@ -15,8 +17,12 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
+	"github.com/google/go-containerregistry/pkg/v1/types"
 	"github.com/google/go-github/v57/github"
 
 	"github.com/ghcr-prune/ghcr-prune/retention"
@@ -39,6 +45,7 @@ type Client struct {
 	registry string
 	opts     []name.Option
 	puller   *remote.Puller
+	writeOpt []remote.Option // only for untagging: the one registry write
 
 	mu    sync.Mutex
 	stats Stats
@@ -49,6 +56,10 @@ type Stats struct {
 	ListRequests   int
 	ManifestGets   int
 	DeleteRequests int
+	// RestoreRequests and RegistryWrites happen only with restore-from and
+	// when tags are removed.
+	RestoreRequests int
+	RegistryWrites  int
 }
 
 // New checks the owner exists and whether it is an organization, and
@@ -83,7 +94,8 @@ func New(ctx context.Context, cfg Config) (*Client, error) {
 		// GHCR takes any username with the token as password.
 		auth = &authn.Basic{Username: "ghcr-prune", Password: cfg.Token}
 	}
-	c.puller, err = remote.NewPuller(remote.WithAuth(auth), remote.WithTransport(base), remote.WithUserAgent("ghcr-prune"))
+	c.writeOpt = []remote.Option{remote.WithAuth(auth), remote.WithTransport(base), remote.WithUserAgent("ghcr-prune")}
+	c.puller, err = remote.NewPuller(c.writeOpt...)
 	if err != nil {
 		return nil, err
 	}
@@ -320,4 +332,89 @@ func isStatus(err error, code int) bool {
 	}
 	var te *transport.Error
 	return errors.As(err, &te) && te.StatusCode == code
+}
+
+// Untag removes tag from whatever carries it and keeps that image. GHCR has
+// no tag deletion: push a small, unique placeholder manifest under the tag
+// (the tag moves to it), then delete the placeholder's version.
+func (c *Client) Untag(ctx context.Context, pkg, tag string) error {
+	ref, err := name.NewTag(c.Image(pkg)+":"+tag, c.opts...)
+	if err != nil {
+		return err
+	}
+	img, err := placeholder(tag)
+	if err != nil {
+		return err
+	}
+	digest, err := img.Digest()
+	if err != nil {
+		return err
+	}
+	c.count(func(s *Stats) { s.RegistryWrites++ })
+	if err := remote.Write(ref, img, append(c.writeOpt, remote.WithContext(ctx))...); err != nil {
+		return fmt.Errorf("moving tag %s to a placeholder (needs a token that can write packages): %w", tag, err)
+	}
+	id, err := c.findVersion(ctx, pkg, digest.String())
+	if err != nil {
+		return fmt.Errorf("tag %s now points at placeholder %s, whose version could not be found to delete it: %w", tag, digest, err)
+	}
+	if err := c.DeleteVersion(ctx, pkg, id); err != nil && !errors.Is(err, retention.ErrGone) {
+		return fmt.Errorf("tag %s now points at placeholder %s (version %d), which could not be deleted: %w", tag, digest, id, err)
+	}
+	return nil
+}
+
+// placeholder is an empty OCI image, unique per call so that it never
+// collides with (and never deletes) a real version.
+func placeholder(tag string) (v1.Image, error) {
+	var nonce [8]byte
+	if _, err := rand.Read(nonce[:]); err != nil {
+		return nil, err
+	}
+	img := mutate.MediaType(empty.Image, types.OCIManifestSchema1)
+	img = mutate.ConfigMediaType(img, types.OCIConfigJSON)
+	return mutate.Annotations(img, map[string]string{
+		"org.opencontainers.image.description": "ghcr-prune placeholder: tag " + tag + " was removed; this version is deleted right after it is pushed",
+		"dev.ghcr-prune.nonce":                 hex.EncodeToString(nonce[:]),
+	}).(v1.Image), nil
+}
+
+// findVersion finds the version id of a digest just pushed: versions are
+// listed newest first, so the first page almost always has it.
+func (c *Client) findVersion(ctx context.Context, pkg, digest string) (int64, error) {
+	first, _, err := c.versionsPage(ctx, pkg, 1)
+	if err != nil {
+		return 0, err
+	}
+	for _, v := range first {
+		if v.GetName() == digest {
+			return v.GetID(), nil
+		}
+	}
+	all, err := c.Versions(ctx, pkg)
+	if err != nil {
+		return 0, err
+	}
+	for _, v := range all {
+		if v.Digest == digest {
+			return v.ID, nil
+		}
+	}
+	return 0, fmt.Errorf("no version of %s has digest %s", pkg, digest)
+}
+
+// RestoreVersion restores a deleted version (possible for 30 days).
+func (c *Client) RestoreVersion(ctx context.Context, pkg string, id int64) error {
+	var err error
+	c.count(func(s *Stats) { s.RestoreRequests++ })
+	if c.org {
+		_, err = c.gh.Organizations.PackageRestoreVersion(ctx, c.owner, "container", url.PathEscape(pkg), id)
+	} else {
+		_, err = c.gh.Users.PackageRestoreVersion(ctx, c.owner, "container", url.PathEscape(pkg), id)
+	}
+	var ge *github.ErrorResponse
+	if errors.As(err, &ge) {
+		return errors.New(ge.Message)
+	}
+	return err
 }

@@ -60,6 +60,12 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		resp, err := t.Base.RoundTrip(req)
 		wait, retry := t.retryAfter(resp, err, attempt)
 		if !retry || attempt >= t.Attempts || (req.Body != nil && req.Body != http.NoBody && req.GetBody == nil) {
+			if !retry && resp != nil && resp.StatusCode < 400 && resp.Header.Get("X-RateLimit-Remaining") == "0" {
+				// go-github remembers remaining 0 with its reset and then
+				// refuses calls itself; hide the reset so the next call
+				// reaches this transport, which waits for it.
+				resp.Header.Del("X-RateLimit-Reset")
+			}
 			return resp, err
 		}
 		if wait > t.MaxWait {
@@ -88,12 +94,12 @@ func (t *Transport) retryAfter(resp *http.Response, err error, attempt int) (tim
 	}
 	switch code := resp.StatusCode; {
 	case code == http.StatusTooManyRequests || code == http.StatusForbidden:
-		if d, ok := retryAfterHeader(resp.Header); ok {
+		if d, ok := retryAfterHeader(resp.Header, t.now()); ok {
 			return d, true
 		}
 		if resp.Header.Get("X-RateLimit-Remaining") == "0" {
 			if reset, err := strconv.ParseInt(resp.Header.Get("X-RateLimit-Reset"), 10, 64); err == nil {
-				return max(time.Until(time.Unix(reset, 0))+time.Second, time.Second), true
+				return max(time.Unix(reset, 0).Sub(t.now())+time.Second, time.Second), true
 			}
 			return time.Minute, true
 		}
@@ -109,7 +115,14 @@ func (t *Transport) retryAfter(resp *http.Response, err error, attempt int) (tim
 	return 0, false
 }
 
-func retryAfterHeader(h http.Header) (time.Duration, bool) {
+func (t *Transport) now() time.Time {
+	if t.Now == nil {
+		return time.Now()
+	}
+	return t.Now()
+}
+
+func retryAfterHeader(h http.Header, now time.Time) (time.Duration, bool) {
 	v := h.Get("Retry-After")
 	if v == "" {
 		return 0, false
@@ -118,7 +131,7 @@ func retryAfterHeader(h http.Header) (time.Duration, bool) {
 		return time.Duration(s) * time.Second, true
 	}
 	if at, err := http.ParseTime(v); err == nil {
-		return max(time.Until(at), 0), true
+		return max(at.Sub(now), 0), true
 	}
 	return 0, false
 }

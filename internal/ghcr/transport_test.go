@@ -1,0 +1,397 @@
+package ghcr_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/ghcr-prune/ghcr-prune/internal/ghcr"
+)
+
+// waits records what the transport asked to sleep for and returns at once,
+// so no test really waits.
+type waits struct {
+	mu sync.Mutex
+	d  []time.Duration
+}
+
+func (w *waits) sleep(ctx context.Context, d time.Duration) error {
+	w.mu.Lock()
+	w.d = append(w.d, d)
+	w.mu.Unlock()
+	return ctx.Err()
+}
+
+func (w *waits) get() []time.Duration {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return append([]time.Duration(nil), w.d...)
+}
+
+// newTransport is NewTransport(nil) with a recording Sleep.
+func newTransport() (*ghcr.Transport, *waits) {
+	tr := ghcr.NewTransport(nil)
+	w := &waits{}
+	tr.Sleep = w.sleep
+	return tr, w
+}
+
+// scripted answers request i (from 0) with steps[i], and 200 "ok" after the
+// last step; it counts the requests.
+type scripted struct {
+	n     atomic.Int32
+	steps []func(http.ResponseWriter)
+}
+
+func (s *scripted) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	io.Copy(io.Discard, r.Body)
+	i := int(s.n.Add(1)) - 1
+	if i < len(s.steps) {
+		s.steps[i](w)
+		return
+	}
+	io.WriteString(w, "ok")
+}
+
+func serve(t *testing.T, steps ...func(http.ResponseWriter)) (*httptest.Server, *scripted) {
+	t.Helper()
+	h := &scripted{steps: steps}
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	return srv, h
+}
+
+func status(code int, body string, hdr ...string) func(http.ResponseWriter) {
+	return func(w http.ResponseWriter) {
+		for i := 0; i+1 < len(hdr); i += 2 {
+			w.Header().Set(hdr[i], hdr[i+1])
+		}
+		w.Header().Set("Content-Type", "application/json; charset=utf-8")
+		w.WriteHeader(code)
+		io.WriteString(w, body)
+	}
+}
+
+const (
+	secondaryBody = `{"message":"You have exceeded a secondary rate limit. Please wait a few minutes before you try again.","documentation_url":"https://docs.github.com/rest/overview/rate-limits-for-the-rest-api#about-secondary-rate-limits","status":"403"}`
+	primaryBody   = `{"message":"API rate limit exceeded for user ID 1.","documentation_url":"https://docs.github.com/rest/overview/rate-limits-for-the-rest-api","status":"403"}`
+	integration   = `{"message":"Resource not accessible by integration","documentation_url":"https://docs.github.com/rest/packages/packages","status":"403"}`
+)
+
+func get(t *testing.T, tr http.RoundTripper, url string) (*http.Response, string, error) {
+	t.Helper()
+	return getCtx(t, context.Background(), tr, url)
+}
+
+func getCtx(t *testing.T, ctx context.Context, tr http.RoundTripper, url string) (*http.Response, string, error) {
+	t.Helper()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := (&http.Client{Transport: tr}).Do(req)
+	if err != nil {
+		return nil, "", err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	return resp, string(b), err
+}
+
+func wantWaits(t *testing.T, w *waits, want ...time.Duration) {
+	t.Helper()
+	got := w.get()
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("waits = %v, want %v", got, want)
+	}
+}
+
+func wantOK(t *testing.T, resp *http.Response, body string, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatalf("request failed: %v", err)
+	}
+	if resp.StatusCode != http.StatusOK || body != "ok" {
+		t.Fatalf("got %d %q, want 200 ok", resp.StatusCode, body)
+	}
+}
+
+func TestTransport429RetryAfter(t *testing.T) {
+	t.Parallel()
+	srv, h := serve(t, status(http.StatusTooManyRequests, `{"message":"slow down"}`, "Retry-After", "7"))
+	tr, w := newTransport()
+	resp, body, err := get(t, tr, srv.URL)
+	wantOK(t, resp, body, err)
+	wantWaits(t, w, 7*time.Second)
+	if n := h.n.Load(); n != 2 {
+		t.Errorf("%d requests, want 2", n)
+	}
+}
+
+func TestTransportRetryAfterHTTPDate(t *testing.T) {
+	t.Parallel()
+	now := time.Date(2024, 3, 8, 12, 0, 0, 0, time.UTC)
+	srv, _ := serve(t, status(http.StatusTooManyRequests, `{}`, "Retry-After", now.Add(45*time.Second).Format(http.TimeFormat)))
+	tr, w := newTransport()
+	tr.Now = func() time.Time { return now }
+	resp, body, err := get(t, tr, srv.URL)
+	wantOK(t, resp, body, err)
+	wantWaits(t, w, 45*time.Second)
+}
+
+func TestTransportSecondaryLimit(t *testing.T) {
+	t.Parallel()
+	srv, h := serve(t, status(http.StatusForbidden, secondaryBody, "retry-after", "60", "X-RateLimit-Remaining", "4000"))
+	tr, w := newTransport()
+	resp, body, err := get(t, tr, srv.URL)
+	wantOK(t, resp, body, err)
+	wantWaits(t, w, 60*time.Second)
+	if n := h.n.Load(); n != 2 {
+		t.Errorf("%d requests, want 2", n)
+	}
+}
+
+// Without retry-after GitHub says to wait at least a minute, then back off
+// exponentially.
+func TestTransportSecondaryLimitWithoutRetryAfter(t *testing.T) {
+	t.Parallel()
+	sec := status(http.StatusForbidden, secondaryBody, "X-RateLimit-Remaining", "4000")
+	srv, _ := serve(t, sec, sec)
+	tr, w := newTransport()
+	resp, body, err := get(t, tr, srv.URL)
+	wantOK(t, resp, body, err)
+	wantWaits(t, w, time.Minute, 2*time.Minute)
+}
+
+func TestTransportPrimaryLimitWaitsForReset(t *testing.T) {
+	t.Parallel()
+	now := time.Unix(1_700_000_000, 0)
+	reset := strconv.FormatInt(now.Add(30*time.Second).Unix(), 10)
+	srv, _ := serve(t, status(http.StatusForbidden, primaryBody, "X-RateLimit-Remaining", "0", "X-RateLimit-Reset", reset))
+	tr, w := newTransport()
+	tr.Now = func() time.Time { return now }
+	resp, body, err := get(t, tr, srv.URL)
+	wantOK(t, resp, body, err)
+	wantWaits(t, w, 31*time.Second)
+}
+
+// With the real clock the header's whole seconds make the wait land in
+// (30s, 31s].
+func TestTransportPrimaryLimitRealClock(t *testing.T) {
+	t.Parallel()
+	reset := strconv.FormatInt(time.Now().Add(30*time.Second).Unix(), 10)
+	srv, _ := serve(t, status(http.StatusTooManyRequests, primaryBody, "X-RateLimit-Remaining", "0", "X-RateLimit-Reset", reset))
+	tr, w := newTransport()
+	resp, body, err := get(t, tr, srv.URL)
+	wantOK(t, resp, body, err)
+	got := w.get()
+	if len(got) != 1 || got[0] < 29*time.Second || got[0] > 32*time.Second {
+		t.Errorf("waits = %v, want one of about 31s", got)
+	}
+}
+
+func TestTransportPrimaryResetBeyondMaxWait(t *testing.T) {
+	t.Parallel()
+	reset := strconv.FormatInt(time.Now().Add(time.Hour).Unix(), 10)
+	srv, h := serve(t, status(http.StatusForbidden, primaryBody, "X-RateLimit-Remaining", "0", "X-RateLimit-Reset", reset))
+	tr, w := newTransport()
+	resp, body, err := get(t, tr, srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.StatusCode != http.StatusForbidden || !strings.Contains(body, "API rate limit exceeded") {
+		t.Errorf("got %d %q, want GitHub's 403 with its message", resp.StatusCode, body)
+	}
+	wantWaits(t, w)
+	if n := h.n.Load(); n != 1 {
+		t.Errorf("%d requests, want 1", n)
+	}
+}
+
+func TestTransport5xxBackoff(t *testing.T) {
+	t.Parallel()
+	for _, code := range []int{http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout, http.StatusInternalServerError} {
+		t.Run(strconv.Itoa(code), func(t *testing.T) {
+			t.Parallel()
+			fail := status(code, "<html>bad</html>")
+			srv, h := serve(t, fail, fail, fail)
+			tr, w := newTransport()
+			resp, body, err := get(t, tr, srv.URL)
+			wantOK(t, resp, body, err)
+			if n := h.n.Load(); n != 4 {
+				t.Errorf("%d requests, want 4", n)
+			}
+			got := w.get()
+			if len(got) != 3 {
+				t.Fatalf("waits = %v, want 3", got)
+			}
+			// 1s, 2s, 4s with up to 50% jitter taken off.
+			for i, d := range got {
+				hi := time.Second << i
+				if d < hi/2 || d > hi {
+					t.Errorf("wait %d = %v, want in [%v, %v]", i+1, d, hi/2, hi)
+				}
+			}
+		})
+	}
+}
+
+func TestTransport5xxGivesUpAfterAttempts(t *testing.T) {
+	t.Parallel()
+	fail := status(http.StatusBadGateway, "<html>bad</html>")
+	srv, h := serve(t, fail, fail, fail, fail, fail, fail, fail, fail)
+	tr, w := newTransport()
+	tr.Attempts = 3
+	resp, _, err := get(t, tr, srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.StatusCode != http.StatusBadGateway {
+		t.Errorf("status %d, want the last 502", resp.StatusCode)
+	}
+	if n := h.n.Load(); n != 3 {
+		t.Errorf("%d requests, want 3", n)
+	}
+	if n := len(w.get()); n != 2 {
+		t.Errorf("%d waits, want 2", n)
+	}
+}
+
+// countingRT counts the tries that reach the network.
+type countingRT struct {
+	n    atomic.Int32
+	base http.RoundTripper
+}
+
+func (c *countingRT) RoundTrip(r *http.Request) (*http.Response, error) {
+	c.n.Add(1)
+	return c.base.RoundTrip(r)
+}
+
+func TestTransportConnectionErrorRetriedThenFails(t *testing.T) {
+	t.Parallel()
+	srv := httptest.NewServer(http.NotFoundHandler())
+	url := srv.URL
+	srv.Close()
+	base := &countingRT{base: http.DefaultTransport}
+	tr, w := newTransport()
+	tr.Base = base
+	_, _, err := get(t, tr, url)
+	if err == nil {
+		t.Fatal("want a connection error")
+	}
+	if n := int(base.n.Load()); n != tr.Attempts {
+		t.Errorf("%d tries, want Attempts = %d", n, tr.Attempts)
+	}
+	if n := len(w.get()); n != tr.Attempts-1 {
+		t.Errorf("%d waits, want %d", n, tr.Attempts-1)
+	}
+}
+
+// A connection that drops once is retried and the request body is sent again.
+func TestTransportConnectionDropRetriesWithBody(t *testing.T) {
+	t.Parallel()
+	var n atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		if n.Add(1) == 1 {
+			conn, _, err := w.(http.Hijacker).Hijack()
+			if err == nil {
+				conn.Close()
+			}
+			return
+		}
+		io.WriteString(w, string(b))
+	}))
+	t.Cleanup(srv.Close)
+	tr, w := newTransport()
+	req, _ := http.NewRequest(http.MethodPost, srv.URL, strings.NewReader("payload"))
+	resp, err := (&http.Client{Transport: tr}).Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if string(b) != "payload" {
+		t.Errorf("second try got body %q, want payload", b)
+	}
+	if len(w.get()) != 1 {
+		t.Errorf("waits = %v, want one", w.get())
+	}
+}
+
+func TestTransportNotRetried(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name string
+		code int
+		body string
+	}{
+		{"403 integration", http.StatusForbidden, integration},
+		{"404", http.StatusNotFound, `{"message":"Package not found."}`},
+		{"400", http.StatusBadRequest, `{"message":"You cannot delete the last tagged version of a package. You must delete the package instead."}`},
+		{"401", http.StatusUnauthorized, `{"message":"Bad credentials"}`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			srv, h := serve(t, status(tc.code, tc.body, "X-RateLimit-Remaining", "4999"))
+			tr, w := newTransport()
+			resp, body, err := get(t, tr, srv.URL)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if resp.StatusCode != tc.code || body != tc.body {
+				t.Errorf("got %d %q, want %d with the body intact", resp.StatusCode, body, tc.code)
+			}
+			if n := h.n.Load(); n != 1 {
+				t.Errorf("%d requests, want 1", n)
+			}
+			wantWaits(t, w)
+		})
+	}
+}
+
+func TestTransportContextCancelledDuringWait(t *testing.T) {
+	t.Parallel()
+	srv, h := serve(t, status(http.StatusTooManyRequests, `{}`, "Retry-After", "120"))
+	tr := ghcr.NewTransport(nil) // the real Sleep
+	ctx, cancel := context.WithCancel(context.Background())
+	time.AfterFunc(50*time.Millisecond, cancel)
+	start := time.Now()
+	_, _, err := getCtx(t, ctx, tr, srv.URL)
+	if !errors.Is(err, context.Canceled) {
+		t.Errorf("err = %v, want context.Canceled", err)
+	}
+	if d := time.Since(start); d > time.Second {
+		t.Errorf("returned after %v, want promptly", d)
+	}
+	if n := h.n.Load(); n != 1 {
+		t.Errorf("%d requests, want 1", n)
+	}
+}
+
+func TestTransportContextCancelledNotRetried(t *testing.T) {
+	t.Parallel()
+	base := &countingRT{base: http.DefaultTransport}
+	tr, w := newTransport()
+	tr.Base = base
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	_, _, err := getCtx(t, ctx, tr, "http://127.0.0.1:1/")
+	if !errors.Is(err, context.Canceled) {
+		t.Errorf("err = %v, want context.Canceled", err)
+	}
+	if n := base.n.Load(); n > 1 {
+		t.Errorf("%d tries, want at most 1", n)
+	}
+	wantWaits(t, w)
+}
