@@ -2,6 +2,8 @@ package main
 
 import (
 	"fmt"
+	"os"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -20,6 +22,14 @@ type config struct {
 	policy      retention.Policy
 	registryURL string
 	apiURL      string
+	// reviewed is the plan file apply-plan names; its rules replace the
+	// policy inputs.
+	reviewed *retention.PlanFile
+	// restore is what restore-from names: a plan file of an applied run, or
+	// version ids of the one package in packages.
+	restore       []retention.RestoreItem
+	validate      bool
+	failOnBroken  bool
 	// inputs is what the plan file records: every input as given, minus the token.
 	inputs map[string]string
 }
@@ -30,6 +40,21 @@ var inputNames = []string{
 	"delete-untagged", "delete-tags", "exclude-tags", "keep-n-tagged", "keep-n-untagged",
 	"older-than", "use-regex", "delete-orphaned-images", "delete-ghost-images", "delete-partial-images",
 	"registry-url", "github-api-url",
+	"apply-plan", "restore-from", "validate", "fail-on-broken",
+}
+
+// policyInputs are the inputs that make up the retention policy: a reviewed
+// plan (apply-plan) carries its own.
+var policyInputs = []string{
+	"delete-untagged", "delete-tags", "exclude-tags", "keep-n-tagged", "keep-n-untagged",
+	"older-than", "use-regex", "delete-orphaned-images", "delete-ghost-images", "delete-partial-images",
+}
+
+// inputDefaults are action.yml's non-empty defaults, which the runner passes
+// as if given; they compare equal to an input left out.
+var inputDefaults = map[string]string{
+	"use-regex": "false", "delete-orphaned-images": "false", "delete-ghost-images": "false", "delete-partial-images": "false",
+	"dry-run": "true", "validate": "false", "fail-on-broken": "false", "registry-url": "https://ghcr.io",
 }
 
 func parseInputs(a *githubactions.Action) (config, error) {
@@ -69,13 +94,68 @@ func parseInputs(a *githubactions.Action) (config, error) {
 
 	var b bools
 	cfg.dryRun = b.parse("dry-run", in["dry-run"], true)
+	cfg.validate = b.parse("validate", in["validate"], false)
+	cfg.failOnBroken = b.parse("fail-on-broken", in["fail-on-broken"], false)
+	errs = append(errs, b.errs...)
+
+	rules := in
+	if path := in["apply-plan"]; path != "" {
+		f, perrs := readReviewed(path, in, &cfg)
+		errs = append(errs, perrs...)
+		if f != nil {
+			rules = f.Inputs
+		}
+	}
+	var perrs []string
+	cfg.policy, perrs = parsePolicy(rules)
+	if cfg.reviewed != nil {
+		for i, e := range perrs {
+			perrs[i] = "apply-plan: the plan's " + e
+		}
+	}
+	errs = append(errs, perrs...)
+	if in["restore-from"] != "" {
+		if in["apply-plan"] != "" {
+			fail("restore-from", fmt.Errorf("cannot be combined with apply-plan"))
+		}
+		cfg.restore, err = parseRestore(in["restore-from"], cfg.packages)
+		fail("restore-from", err)
+	}
+
+	cfg.registryURL = in["registry-url"]
+	if cfg.registryURL == "" {
+		cfg.registryURL = "https://ghcr.io"
+	}
+	cfg.apiURL = in["github-api-url"]
+	if cfg.apiURL == "" && ctx != nil {
+		cfg.apiURL = ctx.APIURL
+	}
+	if cfg.apiURL == "" {
+		cfg.apiURL = "https://api.github.com"
+	}
+	if len(errs) > 0 {
+		return config{}, fmt.Errorf("invalid input:\n  %s", strings.Join(dedupe(errs), "\n  "))
+	}
+	return cfg, nil
+}
+
+// parsePolicy turns the rule inputs into a Policy, collecting every error.
+func parsePolicy(in map[string]string) (retention.Policy, []string) {
+	var errs []string
+	fail := func(input string, err error) {
+		if err != nil {
+			errs = append(errs, input+": "+err.Error())
+		}
+	}
+	var (
+		b   bools
+		p   retention.Policy
+		err error
+	)
 	useRegex := b.parse("use-regex", in["use-regex"], false)
-	p := &cfg.policy
 	p.DeleteGhost = b.parse("delete-ghost-images", in["delete-ghost-images"], false)
 	p.DeletePartial = b.parse("delete-partial-images", in["delete-partial-images"], false)
 	p.DeleteOrphaned = b.parse("delete-orphaned-images", in["delete-orphaned-images"], false)
-	errs = append(errs, b.errs...)
-
 	p.DeleteTags, err = retention.ParsePatterns(in["delete-tags"], useRegex)
 	fail("delete-tags", err)
 	p.ExcludeTags, err = retention.ParsePatterns(in["exclude-tags"], useRegex)
@@ -93,23 +173,87 @@ func parseInputs(a *githubactions.Action) (config, error) {
 	otherRule := in["delete-tags"] != "" || in["keep-n-tagged"] != "" || in["keep-n-untagged"] != "" ||
 		p.DeleteGhost || p.DeletePartial || p.DeleteOrphaned
 	p.DeleteUntagged = b.parse("delete-untagged", in["delete-untagged"], !otherRule)
-	errs = append(errs, b.errs...)
+	return p, append(b.errs, errs...)
+}
 
-	cfg.registryURL = in["registry-url"]
-	if cfg.registryURL == "" {
-		cfg.registryURL = "https://ghcr.io"
+// readReviewed reads apply-plan's file. The reviewed plan decides the rules,
+// the owner and the packages; inputs that say otherwise are an error rather
+// than a silent override.
+func readReviewed(path string, in map[string]string, cfg *config) (*retention.PlanFile, []string) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, []string{"apply-plan: " + err.Error()}
 	}
-	cfg.apiURL = in["github-api-url"]
-	if cfg.apiURL == "" && ctx != nil {
-		cfg.apiURL = ctx.APIURL
+	f, err := retention.ReadPlanFile(data)
+	if err != nil {
+		return nil, []string{"apply-plan: " + path + ": " + err.Error()}
 	}
-	if cfg.apiURL == "" {
-		cfg.apiURL = "https://api.github.com"
+	var errs []string
+	for _, n := range policyInputs {
+		if given, planned := orDefault(n, in[n]), orDefault(n, f.Inputs[n]); given != planned {
+			errs = append(errs, fmt.Sprintf("%s: %q differs from the reviewed plan's %q (apply-plan takes its rules from the plan; leave %s out)", n, in[n], f.Inputs[n], n))
+		}
 	}
-	if len(errs) > 0 {
-		return config{}, fmt.Errorf("invalid input:\n  %s", strings.Join(dedupe(errs), "\n  "))
+	if f.Owner != "" {
+		if cfg.owner != "" && !strings.EqualFold(cfg.owner, f.Owner) {
+			errs = append(errs, fmt.Sprintf("owner: %q differs from the reviewed plan's %q", cfg.owner, f.Owner))
+		}
+		cfg.owner = f.Owner
 	}
-	return cfg, nil
+	if in["packages"] != "" && in["packages"] != f.Inputs["packages"] {
+		errs = append(errs, fmt.Sprintf("packages: %q differs from the reviewed plan's packages (leave packages out)", in["packages"]))
+	}
+	cfg.packages = nil
+	for _, p := range f.Packages {
+		if p.Error == "" {
+			cfg.packages = append(cfg.packages, p.Package)
+		}
+	}
+	cfg.reviewed = f
+	return f, errs
+}
+
+func orDefault(input, v string) string {
+	if v == "" {
+		return inputDefaults[input]
+	}
+	return v
+}
+
+// parseRestore reads restore-from: the path of a plan file from an applied
+// run, or version ids (the deleted-ids output) of the one package named in
+// packages.
+func parseRestore(v string, pkgs []string) ([]retention.RestoreItem, error) {
+	if ids := splitList(v); len(ids) > 0 && allDigits(ids) {
+		if len(pkgs) != 1 || strings.ContainsAny(pkgs[0], "*?") {
+			return nil, fmt.Errorf("version ids need exactly one package named in packages")
+		}
+		var items []retention.RestoreItem
+		// deleted-ids lists versions in deletion order; restore the reverse.
+		for _, id := range slices.Backward(ids) {
+			n, _ := strconv.ParseInt(id, 10, 64)
+			items = append(items, retention.RestoreItem{Package: pkgs[0], ID: n})
+		}
+		return items, nil
+	}
+	data, err := os.ReadFile(v)
+	if err != nil {
+		return nil, err
+	}
+	f, err := retention.ReadPlanFile(data)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", v, err)
+	}
+	return retention.RestoreItems(f)
+}
+
+func allDigits(ss []string) bool {
+	for _, s := range ss {
+		if _, err := strconv.ParseInt(s, 10, 64); err != nil {
+			return false
+		}
+	}
+	return true
 }
 
 // bools parses boolean inputs the way @actions/core does (YAML 1.2 core

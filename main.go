@@ -52,25 +52,56 @@ func run(ctx context.Context, a *githubactions.Action, now time.Time) (*retentio
 	if err != nil {
 		return nil, err
 	}
+	if cfg.restore != nil {
+		return nil, restore(ctx, a, client, cfg)
+	}
 	pkgs, err := resolvePackages(ctx, client, cfg.packages)
 	if err != nil {
 		return nil, err
 	}
-	report := retention.Run(ctx, client, pkgs, cfg.policy, now, cfg.dryRun, a)
-	report.Inputs = cfg.inputs
+	opts := retention.Options{DryRun: cfg.dryRun, Reviewed: cfg.reviewed, Validate: cfg.validate}
+	report := retention.Run(ctx, client, pkgs, cfg.policy, now, opts, a)
+	report.Owner, report.Inputs = client.Owner(), cfg.inputs
 	if err := writeResults(a, report); err != nil {
 		return report, err
 	}
-	if report.Failed() {
-		var failed []string
-		for _, p := range report.Packages {
-			if p.Err != nil {
-				failed = append(failed, p.Package)
-			}
+	var failed []string
+	for _, p := range report.Packages {
+		if p.Err != nil || p.ValidateErr != nil {
+			failed = append(failed, p.Package)
 		}
+	}
+	if len(failed) > 0 {
 		return report, fmt.Errorf("failed for %s; see the job summary", strings.Join(failed, ", "))
 	}
+	if n := report.BrokenAfter(); n > 0 && cfg.failOnBroken {
+		return report, fmt.Errorf("validation found %d broken images or orphaned referrers, and fail-on-broken is true; see the job summary", n)
+	}
 	return report, nil
+}
+
+// restore brings back what an earlier run deleted (restore-from).
+func restore(ctx context.Context, a *githubactions.Action, client *ghcr.Client, cfg config) error {
+	items := retention.Restore(ctx, client, cfg.restore, cfg.dryRun)
+	a.AddStepSummary(retention.RestoreMarkdown(items, cfg.dryRun))
+	restored, failed := 0, 0
+	for _, it := range items {
+		switch it.Outcome {
+		case retention.Restored:
+			restored++
+			a.Infof("restored %s version %d %s", it.Package, it.ID, it.Digest)
+		case retention.WouldRestore:
+			a.Infof("would restore %s version %d %s", it.Package, it.ID, it.Digest)
+		case retention.RestoreFailed:
+			failed++
+			a.Warningf("could not restore %s version %d: %s", it.Package, it.ID, it.Detail)
+		}
+	}
+	a.SetOutput("restored-count", strconv.Itoa(restored))
+	if failed > 0 {
+		return fmt.Errorf("%d of %d versions could not be restored; see the job summary", failed, len(items))
+	}
+	return nil
 }
 
 // resolvePackages expands wildcards over the owner's packages and checks
@@ -118,7 +149,7 @@ func resolvePackages(ctx context.Context, c *ghcr.Client, entries []string) ([]s
 }
 
 // outputNames are every output action.yml declares; tests check the two agree.
-var outputNames = []string{"planned-count", "kept-count", "deleted-count", "deleted-ids", "plan-path"}
+var outputNames = []string{"planned-count", "kept-count", "deleted-count", "deleted-ids", "plan-path", "broken-count", "restored-count"}
 
 // writeResults writes the job summary, the plan file and the outputs.
 func writeResults(a *githubactions.Action, r *retention.Report) error {
@@ -155,6 +186,7 @@ func writeResults(a *githubactions.Action, r *retention.Report) error {
 	a.SetOutput("kept-count", strconv.Itoa(kept))
 	a.SetOutput("deleted-count", strconv.Itoa(deleted))
 	a.SetOutput("deleted-ids", strings.Join(ids, ","))
+	a.SetOutput("broken-count", strconv.Itoa(r.BrokenAfter()))
 	a.SetOutput("plan-path", planPath)
 	return nil
 }

@@ -33,6 +33,10 @@ type PackageFile struct {
 	Untag    []FileUntag `json:"untag"`
 	Keep     []Decision  `json:"keep"`
 	Broken   []Broken    `json:"broken"`
+	// Skipped is what a reviewed plan listed that this run did not do.
+	Skipped []Skip `json:"skipped,omitempty"`
+	// After is the package re-read after the run (validate).
+	After *Health `json:"after,omitempty"`
 }
 
 // FileUntag is a planned tag removal and, in an applied run, its outcome.
@@ -56,6 +60,7 @@ func (r *Report) File() PlanFile {
 		if p.Err != nil {
 			pf.Error = p.Err.Error()
 		}
+		pf.Skipped, pf.After = p.ReviewSkipped, p.After
 		if p.Plan != nil {
 			for i, d := range p.Plan.Delete {
 				e := FileEntry{Decision: d}

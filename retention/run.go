@@ -96,11 +96,18 @@ type PackageReport struct {
 	Plan     *Plan   // nil when the package could not be read
 	Result   *Result // nil in a dry run or when nothing was attempted
 	Err      error
+	// ReviewSkipped is what a reviewed plan (apply-plan) listed that this
+	// run does not do.
+	ReviewSkipped []Skip
+	// After is the package's health re-read after the run (validate).
+	After       *Health
+	ValidateErr error
 }
 
 // Report is a whole run, across packages.
 type Report struct {
 	DryRun   bool
+	Reviewed bool // confined to a reviewed plan (apply-plan)
 	Time     time.Time
 	Owner    string
 	Inputs   map[string]string // the inputs as given, for the plan file
@@ -110,24 +117,136 @@ type Report struct {
 // Failed reports whether any package ended in an error.
 func (r *Report) Failed() bool {
 	for _, p := range r.Packages {
-		if p.Err != nil {
+		if p.Err != nil || p.ValidateErr != nil {
 			return true
 		}
 	}
 	return false
 }
 
-// Run plans, and unless dryRun, prunes each package in turn. A package that
-// cannot be read, or whose plan fails its invariants, is left untouched; the
-// others still run.
-func Run(ctx context.Context, reg Registry, pkgs []string, policy Policy, now time.Time, dryRun bool, log Logger) *Report {
-	report := &Report{DryRun: dryRun, Time: now}
+// BrokenAfter counts the broken images and orphaned referrers validation
+// found.
+func (r *Report) BrokenAfter() int {
+	n := 0
+	for _, p := range r.Packages {
+		if p.After != nil {
+			n += len(p.After.Broken) + len(p.After.Orphans)
+		}
+	}
+	return n
+}
+
+// Options are how a run goes, as opposed to what it decides.
+type Options struct {
+	DryRun bool
+	// Reviewed, when set, confines every package to what this earlier plan
+	// deleted and untagged (apply-plan).
+	Reviewed *PlanFile
+	// Validate re-reads each package after the run and reports what is
+	// broken in it.
+	Validate bool
+}
+
+// Run plans, and unless opts.DryRun, prunes each package in turn. A package
+// that cannot be read, or whose plan fails its invariants, is left
+// untouched; the others still run.
+func Run(ctx context.Context, reg Registry, pkgs []string, policy Policy, now time.Time, opts Options, log Logger) *Report {
+	report := &Report{DryRun: opts.DryRun, Time: now, Reviewed: opts.Reviewed != nil}
 	for _, pkg := range pkgs {
 		log.Group("Package " + pkg)
-		report.Packages = append(report.Packages, runPackage(ctx, reg, pkg, policy, now, dryRun, log))
+		p := policy
+		if opts.Reviewed != nil {
+			p.Reviewed = opts.Reviewed.Reviewed(pkg)
+		}
+		pr := runPackage(ctx, reg, pkg, p, now, opts.DryRun, log)
+		if opts.Reviewed != nil && pr.Plan != nil {
+			pr.ReviewSkipped = reviewSkipped(opts.Reviewed, pr.Plan)
+			for _, s := range pr.ReviewSkipped {
+				log.Infof("  skipped from the reviewed plan: %d %s: %s", s.ID, shortDigest(s.Digest), s.Reason)
+			}
+		}
+		if opts.Validate && pr.Err == nil {
+			pr.After, pr.ValidateErr = validate(ctx, reg, pkg, log)
+		}
+		report.Packages = append(report.Packages, pr)
 		log.EndGroup()
 	}
 	return report
+}
+
+// validate re-reads pkg and reports what is broken in it now.
+func validate(ctx context.Context, src Source, pkg string, log Logger) (*Health, error) {
+	snap, err := Load(ctx, src, pkg)
+	if err != nil {
+		log.Warningf("validating %s: %v", pkg, err)
+		return nil, err
+	}
+	h, err := Inspect(snap)
+	if err != nil {
+		log.Warningf("validating %s: %v", pkg, err)
+		return nil, err
+	}
+	for _, b := range h.Broken {
+		log.Warningf("%s after the run: %s", pkg, b.describe())
+	}
+	for _, o := range h.Orphans {
+		log.Warningf("%s after the run: %s", pkg, o.describe())
+	}
+	return h, nil
+}
+
+// Skip is an entry of a reviewed plan that this run does not carry out.
+type Skip struct {
+	ID     int64  `json:"id"`
+	Digest string `json:"digest"`
+	Tag    string `json:"tag,omitempty"` // for a skipped tag removal
+	Reason string `json:"reason"`
+}
+
+// reviewSkipped lists what the reviewed plan would have done but this run
+// will not, and why: the version is gone, or something now keeps it.
+func reviewSkipped(f *PlanFile, plan *Plan) []Skip {
+	deleting := map[string]bool{}
+	for _, d := range plan.Delete {
+		deleting[d.Digest] = true
+	}
+	kept := map[string]Decision{}
+	for _, d := range plan.Keep {
+		kept[d.Digest] = d
+	}
+	untagging := map[string]bool{}
+	for _, u := range plan.Untag {
+		for _, t := range u.Tags {
+			untagging[u.Digest+" "+t] = true
+		}
+	}
+	var out []Skip
+	for _, p := range f.Packages {
+		if p.Package != plan.Package {
+			continue
+		}
+		for _, d := range p.Delete {
+			if deleting[d.Digest] {
+				continue
+			}
+			s := Skip{ID: d.ID, Digest: d.Digest, Reason: "gone: no longer a version of the package"}
+			if k, ok := kept[d.Digest]; ok {
+				s.Reason = "now kept: " + k.Reason
+				if k.ID != d.ID {
+					s.Reason = fmt.Sprintf("re-pushed as version %d", k.ID)
+				}
+			}
+			out = append(out, s)
+		}
+		for _, u := range p.Untag {
+			for _, t := range u.Tags {
+				if !untagging[u.Digest+" "+t] {
+					out = append(out, Skip{ID: u.ID, Digest: u.Digest, Tag: t, Reason: "tag no longer on the image, or the image is now kept whole"})
+				}
+			}
+		}
+	}
+	return out
 }
 
 func runPackage(ctx context.Context, reg Registry, pkg string, policy Policy, now time.Time, dryRun bool, log Logger) PackageReport {

@@ -29,6 +29,9 @@ func (r *Report) Markdown() string {
 	} else {
 		fmt.Fprintf(&b, "## ghcr-prune: %s deleted\n\n", plural(deleted, "version"))
 	}
+	if r.Reviewed {
+		b.WriteString("Confined to a reviewed plan (`apply-plan`): only versions it listed, and that nothing keeps now, are deleted.\n\n")
+	}
 	b.WriteString("| package | versions | kept | " + r.deleteVerb() + " | broken images | status |\n")
 	b.WriteString("|---|---:|---:|---:|---:|---|\n")
 	for _, p := range r.Packages {
@@ -93,6 +96,7 @@ func (r *Report) packageMarkdown(b *strings.Builder, p PackageReport) {
 	}
 	r.deletionsMarkdown(b, p)
 	untagsMarkdown(b, p)
+	skippedMarkdown(b, p)
 	keptMarkdown(b, p.Plan, r.Time)
 	warnings := p.warnings()
 	if len(warnings) > 0 {
@@ -102,6 +106,44 @@ func (r *Report) packageMarkdown(b *strings.Builder, p PackageReport) {
 		}
 		b.WriteString("\n")
 	}
+	validationMarkdown(b, p)
+}
+
+func skippedMarkdown(b *strings.Builder, p PackageReport) {
+	if len(p.ReviewSkipped) == 0 {
+		return
+	}
+	details(b, fmt.Sprintf("Skipped %s of the reviewed plan", plural(len(p.ReviewSkipped), "entry")), true, func() {
+		b.WriteString("| digest | tag | version id | why skipped |\n|---|---|---:|---|\n")
+		for i, s := range p.ReviewSkipped {
+			if i == maxRows {
+				fmt.Fprintf(b, "\n… and %d more, listed in the plan file.\n", len(p.ReviewSkipped)-maxRows)
+				break
+			}
+			fmt.Fprintf(b, "| `%s` | %s | %d | %s |\n", shortDigest(s.Digest), cell(s.Tag), s.ID, cell(s.Reason))
+		}
+	})
+}
+
+func validationMarkdown(b *strings.Builder, p PackageReport) {
+	switch {
+	case p.ValidateErr != nil:
+		fmt.Fprintf(b, "**Validation** could not re-read the package: %s\n\n", cell(p.ValidateErr.Error()))
+		return
+	case p.After == nil:
+		return
+	case len(p.After.Broken)+len(p.After.Orphans) == 0:
+		b.WriteString("**Validation:** re-read after the run, every image is whole and every referrer has its subject.\n\n")
+		return
+	}
+	b.WriteString("**Validation:** re-read after the run:\n\n")
+	for _, br := range p.After.Broken {
+		fmt.Fprintf(b, "- %s\n", cell(br.describe()))
+	}
+	for _, o := range p.After.Orphans {
+		fmt.Fprintf(b, "- %s\n", cell(o.describe()))
+	}
+	b.WriteString("\n")
 }
 
 func (r *Report) deletionsMarkdown(b *strings.Builder, p PackageReport) {

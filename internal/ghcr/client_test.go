@@ -28,6 +28,11 @@ const token = "ghp_testtoken"
 
 var bg = context.Background()
 
+// seedClient makes the tests' own requests to the fake. It does not share
+// http.DefaultTransport, whose idle connections every httptest.Server.Close
+// (in the parallel transport tests) drops, breaking requests in flight.
+var seedClient = &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone()}
+
 // start runs a fake GHCR requiring token, with user "alice" and org "Acme".
 func start(t *testing.T, opts ...fakeghcr.Option) *fakeghcr.Server {
 	t.Helper()
@@ -58,7 +63,7 @@ func must[T any](t *testing.T) func(T, error) T {
 	}
 }
 
-// pushN pushes n small images by digest, in parallel.
+// pushN pushes n small images by digest, in parallel, with the Pusher.
 func pushN(t *testing.T, p *fakeghcr.Pusher, n int) []string {
 	t.Helper()
 	out := make([]string, n)
@@ -76,6 +81,45 @@ func pushN(t *testing.T, p *fakeghcr.Pusher, n int) []string {
 	wg.Wait()
 	if err := errors.Join(errs...); err != nil {
 		t.Fatal(err)
+	}
+	return out
+}
+
+// putN is a fast pushN for listing tests: n distinct OCI image manifests PUT
+// by digest with one request each (the fake, like a registry that already
+// has the blobs, does not check them), oldest first. Versions() only sees
+// the Packages API, so the manifests need not be pullable.
+func putN(t *testing.T, srv *fakeghcr.Server, owner, pkg string, n int) []string {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, srv.URL()+"/token?scope=repository:"+strings.ToLower(owner+"/"+pkg)+":push,pull", nil)
+	req.SetBasicAuth("x", token)
+	resp, err := seedClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var tok struct{ Token string }
+	err = json.NewDecoder(resp.Body).Decode(&tok)
+	resp.Body.Close()
+	if err != nil || tok.Token == "" {
+		t.Fatalf("registry token: %v", err)
+	}
+	out := make([]string, n)
+	for i := range n {
+		body := fmt.Sprintf(`{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json",`+
+			`"config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"sha256:%064x","size":2},"layers":[],`+
+			`"annotations":{"n":"%s-%d"}}`, i, t.Name(), i)
+		out[i] = sha([]byte(body))
+		req, _ := http.NewRequest(http.MethodPut, srv.URL()+"/v2/"+strings.ToLower(owner+"/"+pkg)+"/manifests/"+out[i], strings.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+tok.Token)
+		req.Header.Set("Content-Type", "application/vnd.oci.image.manifest.v1+json")
+		resp, err := seedClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusCreated {
+			t.Fatalf("PUT manifest %d: %s", i, resp.Status)
+		}
 	}
 	return out
 }
@@ -156,7 +200,7 @@ func TestParseRegistryURL(t *testing.T) {
 func seedBig(t *testing.T, srv *fakeghcr.Server) []string {
 	t.Helper()
 	p := srv.Pusher("Acme", "big")
-	ds := pushN(t, p, 250)
+	ds := putN(t, srv, "Acme", "big", 250)
 	for i, tag := range []string{"latest", "v1", "v2"} {
 		if err := p.Tag(ds[i*50], tag); err != nil {
 			t.Fatal(err)
@@ -263,7 +307,7 @@ func TestVersionsSmallPackageOneRequest(t *testing.T) {
 func TestVersionsExactlyOnePage(t *testing.T) {
 	t.Parallel()
 	srv := start(t)
-	pushN(t, srv.Pusher("alice", "hundred"), 100)
+	putN(t, srv, "alice", "hundred", 100)
 	c, _ := connect(t, srv, "alice")
 	vs, err := c.Versions(bg, "hundred")
 	if err != nil {
@@ -564,7 +608,7 @@ func versionOf(srv *fakeghcr.Server, owner, pkg, digest string) fakeghcr.Version
 func seeded(t *testing.T, n int) (*fakeghcr.Server, *ghcr.Client, *waits) {
 	t.Helper()
 	srv := start(t)
-	pushN(t, srv.Pusher("Acme", "app"), n)
+	putN(t, srv, "Acme", "app", n)
 	c, w := connect(t, srv, "Acme")
 	return srv, c, w
 }
@@ -586,7 +630,7 @@ func shiftPage2(srv *fakeghcr.Server, times int) func(http.ResponseWriter, *http
 		req, _ := http.NewRequestWithContext(r.Context(), http.MethodGet, srv.URL()+r.URL.RequestURI(), nil)
 		req.Header = r.Header.Clone()
 		req.Header.Set("X-Fakeghcr-Seed", "1")
-		resp, err := http.DefaultClient.Do(req)
+		resp, err := seedClient.Do(req)
 		if err != nil {
 			http.Error(w, err.Error(), http.StatusBadGateway)
 			return true
@@ -909,4 +953,37 @@ func TestStatsConcurrent(t *testing.T) {
 	if st.REST["DELETE"] != len(ds) || st.REST["GET"] != len(ds) || st.ManifestGets != len(ds) {
 		t.Errorf("fake stats = %+v", st)
 	}
+}
+
+// KNOWN GAP, skipped: a version deleted from page 1 after page 1 was read
+// pulls the first version of page 2 onto page 1, so it is never seen. Every
+// non-last page still has 100 versions and nothing repeats, so the count
+// check does not notice: the listing holds the deleted version and misses a
+// live one. If the missed one is an index, its children look unreferenced.
+// Remove the Skip once Versions detects this (e.g. by re-reading page 1 or
+// comparing two reads).
+func TestVersionsConcurrentDeleteOnEarlierPage(t *testing.T) {
+	t.Skip("known gap: a concurrent delete on an earlier page goes unnoticed; see comment")
+	t.Parallel()
+	srv, c, _ := seeded(t, 250)
+	victim := srv.Versions("Acme", "app")[10].ID // newest first: on page 1
+	var once sync.Once
+	srv.SetFault(func(w http.ResponseWriter, r *http.Request) bool {
+		if isVersionsPage(r, "2") || isVersionsPage(r, "3") {
+			once.Do(func() { // later pages all wait for the delete
+				req, _ := http.NewRequest(http.MethodDelete, srv.URL()+"/orgs/Acme/packages/container/app/versions/"+strconv.FormatInt(victim, 10), nil)
+				req.Header.Set("Authorization", "Bearer "+token)
+				req.Header.Set("X-Fakeghcr-Seed", "1")
+				if resp, err := seedClient.Do(req); err == nil {
+					resp.Body.Close()
+				}
+			})
+		}
+		return false
+	})
+	vs, err := c.Versions(bg, "app")
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantListing(t, srv, "Acme", "app", vs)
 }

@@ -37,9 +37,13 @@ func (w *waits) get() []time.Duration {
 	return append([]time.Duration(nil), w.d...)
 }
 
-// newTransport is NewTransport(nil) with a recording Sleep.
+// newTransport is NewTransport(nil) with a recording Sleep, over its own
+// copy of http.DefaultTransport: httptest.Server.Close drops the default
+// transport's idle connections, which in parallel tests would cause stray
+// retries and waits.
 func newTransport() (*ghcr.Transport, *waits) {
 	tr := ghcr.NewTransport(nil)
+	tr.Base = http.DefaultTransport.(*http.Transport).Clone()
 	w := &waits{}
 	tr.Sleep = w.sleep
 	return tr, w

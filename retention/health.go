@@ -1,0 +1,66 @@
+package retention
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/ghcr-prune/ghcr-prune/manifest"
+)
+
+// Health is what is broken in a package: indexes that cannot be pulled and
+// referrers that describe nothing.
+type Health struct {
+	Broken  []Broken `json:"broken"`
+	Orphans []Orphan `json:"orphans"`
+}
+
+// Orphan is a signature, attestation or other referrer whose subject is not
+// in the package.
+type Orphan struct {
+	ID      int64         `json:"id"`
+	Digest  string        `json:"digest"`
+	Tags    []string      `json:"tags"`
+	Kind    manifest.Kind `json:"kind"`
+	Subject string        `json:"subject"`
+}
+
+func (o Orphan) describe() string {
+	return fmt.Sprintf("orphaned %s %s: its subject %s is not in the package", o.Kind, shortDigest(o.Digest), shortDigest(o.Subject))
+}
+
+// Inspect reports what is broken in s. It decides nothing: a policy that
+// keeps everything is planned, and its broken images and orphans read off.
+func Inspect(s Snapshot) (*Health, error) {
+	keepAll := Policy{KeepNTagged: -1, KeepNUntagged: -1}
+	plan, err := Compute(s, keepAll, time.Time{})
+	if err != nil {
+		return nil, err
+	}
+	h := &Health{Broken: plan.Broken, Orphans: []Orphan{}}
+	ids := map[string]Version{}
+	for _, v := range s.Versions {
+		ids[v.Digest] = v
+	}
+	for _, digest := range plan.graph.Digests() {
+		var present, missing []string
+		for _, e := range plan.graph.Out(digest) {
+			if e.Kind == manifest.EdgeChild || e.To == digest {
+				continue
+			}
+			if _, ok := plan.graph.Node(e.To); ok {
+				present = append(present, e.To)
+			} else {
+				missing = append(missing, e.To)
+			}
+		}
+		if len(missing) > 0 && len(present) == 0 {
+			v := ids[digest]
+			n, _ := plan.graph.Node(digest)
+			h.Orphans = append(h.Orphans, Orphan{ID: v.ID, Digest: digest, Tags: append([]string{}, v.Tags...), Kind: n.Manifest.Kind, Subject: missing[0]})
+		}
+	}
+	if h.Broken == nil {
+		h.Broken = []Broken{}
+	}
+	return h, nil
+}
