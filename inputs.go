@@ -27,9 +27,9 @@ type config struct {
 	reviewed *retention.PlanFile
 	// restore is what restore-from names: a plan file of an applied run, or
 	// version ids of the one package in packages.
-	restore       []retention.RestoreItem
-	validate      bool
-	failOnBroken  bool
+	restore      []retention.RestoreItem
+	validate     bool
+	failOnBroken bool
 	// inputs is what the plan file records: every input as given, minus the token.
 	inputs map[string]string
 }

@@ -2,7 +2,9 @@ package retention
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -36,22 +38,95 @@ const ManifestConcurrency = 10
 
 // Load reads every version of pkg and its manifest. Any version whose
 // manifest cannot be read fails the load: a graph with a hole in it could
-// make a kept image's children look unreachable.
+// make a kept image's children look unreferenced. A manifest that is gone
+// (the version was deleted while we read) sends the load back to the listing.
 func Load(ctx context.Context, src Source, pkg string) (Snapshot, error) {
+	return loadListing(ctx, src, pkg, false)
+}
+
+// LoadStable is Load for a run that will delete: the listing is read again
+// after the manifests and must not have changed. GitHub's pages are offsets,
+// so a version deleted elsewhere while they are read shifts a live version
+// out of sight; a missed index would leave its children looking
+// unreferenced. Two listings that agree rule that out.
+func LoadStable(ctx context.Context, src Source, pkg string) (Snapshot, error) {
+	return loadListing(ctx, src, pkg, true)
+}
+
+const listingAttempts = 4
+
+func loadListing(ctx context.Context, src Source, pkg string, confirm bool) (Snapshot, error) {
 	versions, err := src.Versions(ctx, pkg)
 	if err != nil {
 		return Snapshot{}, fmt.Errorf("listing versions of %s: %w", pkg, err)
 	}
+	known := map[string]*manifest.Manifest{}
+	for attempt := 1; ; attempt++ {
+		snap, err := load(ctx, src, pkg, versions, known)
+		if err != nil && !errors.Is(err, ErrGone) {
+			return Snapshot{}, err
+		}
+		if err == nil && !confirm {
+			return snap, nil
+		}
+		if attempt == listingAttempts {
+			if err != nil {
+				return Snapshot{}, err
+			}
+			return Snapshot{}, fmt.Errorf("the versions of %s kept changing while they were read; run again when nothing else pushes to or deletes from it", pkg)
+		}
+		again, lerr := src.Versions(ctx, pkg)
+		if lerr != nil {
+			return Snapshot{}, fmt.Errorf("listing versions of %s again: %w", pkg, lerr)
+		}
+		if err == nil && sameListing(versions, again) {
+			return snap, nil
+		}
+		versions, known = again, snap.Manifests
+	}
+}
+
+// sameListing compares ids, digests and tags.
+func sameListing(a, b []Version) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	key := func(v Version) string {
+		tags := slices.Clone(v.Tags)
+		slices.Sort(tags)
+		return fmt.Sprint(v.ID, v.Digest, tags)
+	}
+	seen := make(map[string]bool, len(a))
+	for _, v := range a {
+		seen[key(v)] = true
+	}
+	for _, v := range b {
+		if !seen[key(v)] {
+			return false
+		}
+	}
+	return true
+}
+
+// load fetches the manifests of versions that known does not already hold
+// (manifests are immutable by digest). A manifest that is gone does not stop
+// the others: the caller lists again and keeps what was read.
+func load(ctx context.Context, src Source, pkg string, versions []Version, known map[string]*manifest.Manifest) (Snapshot, error) {
 	manifests := make(map[string]*manifest.Manifest, len(versions))
 	var (
 		mu       sync.Mutex
 		firstErr error
+		goneErr  error
 		wg       sync.WaitGroup
 		sem      = make(chan struct{}, ManifestConcurrency)
 	)
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	for _, v := range versions {
+		if m, ok := known[v.Digest]; ok {
+			manifests[v.Digest] = m
+			continue
+		}
 		wg.Add(1)
 		sem <- struct{}{}
 		go func() {
@@ -59,21 +134,23 @@ func Load(ctx context.Context, src Source, pkg string) (Snapshot, error) {
 			m, err := fetchManifest(ctx, src, pkg, v)
 			mu.Lock()
 			defer mu.Unlock()
-			if err != nil {
-				if firstErr == nil {
-					firstErr = err
-					cancel()
-				}
-				return
+			switch {
+			case err == nil:
+				manifests[v.Digest] = m
+			case errors.Is(err, ErrGone):
+				goneErr = err
+			case firstErr == nil:
+				firstErr = err
+				cancel()
 			}
-			manifests[v.Digest] = m
 		}()
 	}
 	wg.Wait()
+	snap := Snapshot{Package: pkg, Versions: versions, Manifests: manifests}
 	if firstErr != nil {
-		return Snapshot{}, firstErr
+		return snap, firstErr
 	}
-	return Snapshot{Package: pkg, Versions: versions, Manifests: manifests}, nil
+	return snap, goneErr
 }
 
 func fetchManifest(ctx context.Context, src Source, pkg string, v Version) (*manifest.Manifest, error) {
@@ -251,7 +328,11 @@ func reviewSkipped(f *PlanFile, plan *Plan) []Skip {
 
 func runPackage(ctx context.Context, reg Registry, pkg string, policy Policy, now time.Time, dryRun bool, log Logger) PackageReport {
 	pr := PackageReport{Package: pkg}
-	snap, err := Load(ctx, reg, pkg)
+	load := Load
+	if !dryRun {
+		load = LoadStable
+	}
+	snap, err := load(ctx, reg, pkg)
 	if err != nil {
 		pr.Err = fmt.Errorf("%w; nothing deleted in %s", err, pkg)
 		log.Warningf("%s", pr.Err)

@@ -292,6 +292,9 @@ func (c *Client) Manifest(ctx context.Context, pkg, digest string) ([]byte, erro
 	}
 	c.count(func(s *Stats) { s.ManifestGets++ })
 	desc, err := c.puller.Get(ctx, ref)
+	if isStatus(err, http.StatusNotFound) {
+		return nil, fmt.Errorf("%w: %v", retention.ErrGone, err)
+	}
 	if err != nil {
 		return nil, err
 	}
