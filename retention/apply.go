@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 )
 
 // ErrGone marks a delete of a version that no longer exists. The Packages
@@ -75,42 +76,160 @@ func (r *Result) Count(o Outcome) int {
 	return n
 }
 
+// Replanner reads the package again and plans the deletions not yet made
+// anew (see Sweep).
+type Replanner func(ctx context.Context, remaining map[string]Decision) (*Plan, error)
+
 // Apply deletes the plan's versions in order. A version is deleted only once
 // everything that points at it is gone, so a refusal or a failure leaves
 // nothing it still needs deleted. An unexpected error stops the run: what is
 // left is reported, not guessed at.
 func Apply(ctx context.Context, p *Plan, del Deleter) *Result {
+	return ApplyWaves(ctx, p, del, nil)
+}
+
+// ApplyWaves deletes in waves: first the versions nothing else in the plan
+// points at (indexes, referrers), then, after replan has read the package
+// again, the next layer (their children and subjects), and so on. A push that
+// lands meanwhile and reuses a planned child, or a tag added to a planned
+// version, takes it out of the plan instead of being broken by it. With a
+// nil replan the waves run on the original plan.
+func ApplyWaves(ctx context.Context, p *Plan, del Deleter, replan Replanner) *Result {
 	res := &Result{}
-	gone := make(map[string]bool, len(p.Delete))
+	gone := map[string]bool{}
+	done := make(map[string]Applied, len(p.Delete))
+	original := make(map[string]Decision, len(p.Delete))
 	for _, d := range p.Delete {
-		a := Applied{Decision: d}
-		switch blocker := p.blocker(d.Digest, gone); {
-		case res.Err != nil:
-			a.Outcome = NotAttempted
-		case blocker != "":
-			a.Outcome, a.Detail = Skipped, fmt.Sprintf("kept: %s that points at it was not deleted", shortDigest(blocker))
-		default:
-			err := del.DeleteVersion(ctx, p.Package, d.ID)
-			var refused *RefusedError
-			switch {
-			case err == nil:
-				a.Outcome = Deleted
-			case errors.Is(err, ErrGone):
-				a.Outcome = AlreadyGone
-			case errors.As(err, &refused):
-				a.Outcome, a.Detail = Refused, refused.Message
-			default:
-				a.Outcome, a.Detail = Failed, err.Error()
-				res.Err = fmt.Errorf("deleting version %d (%s): %w", d.ID, d.Digest, err)
+		original[d.Digest] = d
+	}
+	current := p
+	for res.Err == nil {
+		var pending []Decision
+		inPlan := map[string]bool{}
+		for _, d := range current.Delete {
+			if _, ok := done[d.Digest]; !ok {
+				pending = append(pending, d)
+				inPlan[d.Digest] = true
 			}
-			if a.Outcome == Deleted || a.Outcome == AlreadyGone {
-				gone[d.Digest] = true
+		}
+		if len(pending) == 0 {
+			break
+		}
+		for _, d := range current.wave(pending, inPlan) {
+			a := Applied{Decision: original[d.Digest]}
+			if blocker := current.blocker(d.Digest, gone); blocker != "" {
+				a.Outcome, a.Detail = Skipped, fmt.Sprintf("kept: %s that points at it was not deleted", shortDigest(blocker))
+			} else {
+				a.Outcome, a.Detail = deleteOne(ctx, p.Package, d, del, res)
+				if a.Outcome == Deleted || a.Outcome == AlreadyGone {
+					gone[d.Digest] = true
+				}
 			}
+			done[d.Digest] = a
+			if res.Err != nil {
+				break
+			}
+		}
+		if replan == nil || res.Err != nil || len(done) == len(p.Delete) {
+			continue
+		}
+		remaining := map[string]Decision{}
+		for _, d := range p.Delete {
+			if _, ok := done[d.Digest]; !ok {
+				remaining[d.Digest] = d
+			}
+		}
+		next, err := replan(ctx, remaining)
+		if err != nil {
+			res.Err = fmt.Errorf("reading the package again between deletion waves: %w", err)
+			break
+		}
+		skipDropped(next, remaining, done, original)
+		current = next
+	}
+	for _, d := range p.Delete {
+		a, ok := done[d.Digest]
+		if !ok {
+			a = Applied{Decision: d, Outcome: NotAttempted}
 		}
 		res.Applied = append(res.Applied, a)
 	}
 	applyUntags(ctx, p, del, res)
 	return res
+}
+
+// wave is the pending deletions that no other pending deletion points at,
+// in plan order.
+func (p *Plan) wave(pending []Decision, inPlan map[string]bool) []Decision {
+	if p.graph == nil {
+		return pending
+	}
+	var out []Decision
+	for _, d := range pending {
+		top := true
+		for _, e := range p.graph.In(d.Digest) {
+			if e.From != d.Digest && inPlan[e.From] {
+				top = false
+				break
+			}
+		}
+		if top {
+			out = append(out, d)
+		}
+	}
+	if len(out) == 0 {
+		return pending // a cycle: fall back to plan order and the blocker check
+	}
+	return out
+}
+
+func deleteOne(ctx context.Context, pkg string, d Decision, del Deleter, res *Result) (Outcome, string) {
+	err := del.DeleteVersion(ctx, pkg, d.ID)
+	var refused *RefusedError
+	switch {
+	case err == nil:
+		return Deleted, ""
+	case errors.Is(err, ErrGone):
+		return AlreadyGone, ""
+	case errors.As(err, &refused):
+		return Refused, refused.Message
+	}
+	res.Err = fmt.Errorf("deleting version %d (%s): %w", d.ID, d.Digest, err)
+	return Failed, err.Error()
+}
+
+// skipDropped records why versions of the remaining plan dropped out of the
+// new one: something kept reaches them now, or they are gone.
+func skipDropped(next *Plan, remaining map[string]Decision, done map[string]Applied, original map[string]Decision) {
+	still := map[string]bool{}
+	for _, d := range next.Delete {
+		still[d.Digest] = true
+	}
+	kept := map[string]Decision{}
+	for _, d := range append(slices.Clone(next.Keep), next.Deferred...) {
+		kept[d.Digest] = d
+	}
+	for digest := range remaining {
+		if still[digest] {
+			continue
+		}
+		a := Applied{Decision: original[digest], Outcome: Skipped, Detail: "no longer a version of the package"}
+		if k, ok := kept[digest]; ok {
+			root := k.KeptBy
+			if root == "" {
+				root = digest
+			}
+			if r, ok := done[root]; ok && r.Outcome != Deleted && r.Outcome != AlreadyGone {
+				a.Detail = fmt.Sprintf("kept: %s that points at it was not deleted", shortDigest(root))
+			} else {
+				a.Detail = "kept now: " + k.Reason
+			}
+			if k.ID != original[digest].ID {
+				a.Detail = fmt.Sprintf("re-pushed as version %d", k.ID)
+			}
+		}
+		done[digest] = a
+	}
 }
 
 // applyUntags removes tags after the deletions: an untag pushes to the

@@ -2,6 +2,7 @@ package retention
 
 import (
 	"fmt"
+	"slices"
 
 	"github.com/ghcr-prune/ghcr-prune/manifest"
 )
@@ -10,8 +11,8 @@ import (
 // Compute is meant to make them true by construction; Check is the second
 // pair of eyes that turns a bug into a failed run instead of a broken image.
 func (p *Plan) Check(policy Policy) error {
-	kept := make(map[string]bool, len(p.Keep))
-	for _, d := range p.Keep {
+	kept := make(map[string]bool, len(p.Keep)+len(p.Deferred))
+	for _, d := range append(slices.Clone(p.Keep), p.Deferred...) {
 		kept[d.Digest] = true
 	}
 	pos := make(map[string]int, len(p.Delete))
@@ -35,10 +36,10 @@ func (p *Plan) Check(policy Policy) error {
 	if p.graph == nil {
 		return nil
 	}
-	if n := len(p.graph.Digests()); n != len(p.Keep)+len(p.Delete) {
-		return invariantError("%d versions but %d decisions", n, len(p.Keep)+len(p.Delete))
+	if n := len(p.graph.Digests()); n != len(kept)+len(p.Delete) {
+		return invariantError("%d versions but %d decisions", n, len(kept)+len(p.Delete))
 	}
-	for _, d := range p.Keep {
+	for _, d := range append(slices.Clone(p.Keep), p.Deferred...) {
 		for _, e := range p.graph.Out(d.Digest) {
 			if e.Kind == manifest.EdgeChild {
 				if _, exists := p.graph.Node(e.To); exists && !kept[e.To] {

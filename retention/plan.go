@@ -89,14 +89,28 @@ type Plan struct {
 	Broken []Broken
 	// Untag lists kept images that lose some of their tags.
 	Untag []Untag
+	// Deferred would be deleted but are left for a later run (see Limit).
+	Deferred []Decision
 
-	graph *manifest.Graph
+	graph      *manifest.Graph
+	candidates map[string]bool // the versions the policy picked, as opposed to what goes with them
 }
 
 // Compute decides the fate of every version of s under p at time now.
 func Compute(s Snapshot, p Policy, now time.Time) (*Plan, error) {
+	g, versions, err := graphOf(s)
+	if err != nil {
+		return nil, err
+	}
+	d := decider{g: g, p: p, now: now, roots: map[string]string{}, candidates: map[string]string{}, untags: map[string][]string{}}
+	d.select_(versions)
+	return d.plan(s.Package, versions), nil
+}
+
+// graphOf builds the snapshot's graph and its versions newest first, so that
+// keep-n ranks and every listing read naturally.
+func graphOf(s Snapshot) (*manifest.Graph, []Version, error) {
 	versions := slices.Clone(s.Versions)
-	// Newest first, so that keep-n ranks and every listing read naturally.
 	sort.SliceStable(versions, func(i, j int) bool {
 		if !versions[i].UpdatedAt.Equal(versions[j].UpdatedAt) {
 			return versions[i].UpdatedAt.After(versions[j].UpdatedAt)
@@ -107,22 +121,66 @@ func Compute(s Snapshot, p Policy, now time.Time) (*Plan, error) {
 	seen := make(map[string]int64, len(versions))
 	for _, v := range versions {
 		if id, dup := seen[v.Digest]; dup {
-			return nil, fmt.Errorf("versions %d and %d both have digest %s", id, v.ID, v.Digest)
+			return nil, nil, fmt.Errorf("versions %d and %d both have digest %s", id, v.ID, v.Digest)
 		}
 		seen[v.Digest] = v.ID
 		m := s.Manifests[v.Digest]
 		if m == nil {
-			return nil, fmt.Errorf("version %d (%s) has no manifest", v.ID, v.Digest)
+			return nil, nil, fmt.Errorf("version %d (%s) has no manifest", v.ID, v.Digest)
 		}
 		nodes = append(nodes, manifest.Node{Digest: v.Digest, Tags: v.Tags, Manifest: m})
 	}
 	g, err := manifest.NewGraph(nodes)
 	if err != nil {
+		return nil, nil, err
+	}
+	return g, versions, nil
+}
+
+// Sweep plans the rest of a run between deletion waves. The policy was
+// applied once, when the plan was made; now the question is only which of
+// the remaining deletions nothing reaches any more. Every other version is
+// kept with all it reaches, and so is a remaining version that was re-pushed
+// under a new id, gained a tag, or now matches exclude.
+func Sweep(s Snapshot, remaining map[string]Decision, exclude Patterns) (*Plan, error) {
+	g, versions, err := graphOf(s)
+	if err != nil {
 		return nil, err
 	}
-	d := decider{g: g, p: p, now: now, roots: map[string]string{}, candidates: map[string]string{}, untags: map[string][]string{}}
-	d.select_(versions)
+	d := decider{g: g, p: Policy{ExcludeTags: exclude, KeepNTagged: -1, KeepNUntagged: -1}, roots: map[string]string{}, candidates: map[string]string{}, untags: map[string][]string{}}
+	for _, v := range versions {
+		r, planned := remaining[v.Digest]
+		switch why, excluded := d.excluded(v); {
+		case excluded:
+			d.roots[v.Digest] = why
+		case !planned:
+			if d.hasParent(v.Digest) || len(d.subjects(v.Digest)) > 0 {
+				continue // lives with what points at it, as in Compute
+			}
+			d.roots[v.Digest] = "not planned for deletion"
+			if tags := userTags(v.Tags); len(tags) > 0 {
+				d.roots[v.Digest] = tagsReason(tags)
+			}
+		case r.ID != v.ID:
+			d.roots[v.Digest] = fmt.Sprintf("re-pushed as version %d", v.ID)
+		case len(gained(r.Tags, v.Tags)) > 0:
+			d.roots[v.Digest] = "tagged since the plan was made: " + strings.Join(gained(r.Tags, v.Tags), ", ")
+		default:
+			d.candidates[v.Digest] = r.Reason
+		}
+	}
 	return d.plan(s.Package, versions), nil
+}
+
+// gained is the user tags of now that were not in before.
+func gained(before, now []string) []string {
+	var out []string
+	for _, t := range userTags(now) {
+		if !slices.Contains(before, t) {
+			out = append(out, t)
+		}
+	}
+	return out
 }
 
 type decider struct {
@@ -385,7 +443,10 @@ func (d *decider) plan(pkg string, versions []Version) *Plan {
 		roots = append(roots, digest)
 	}
 	kept := d.g.Reachable(roots)
-	plan := &Plan{Package: pkg, graph: d.g}
+	plan := &Plan{Package: pkg, graph: d.g, candidates: map[string]bool{}}
+	for digest := range d.candidates {
+		plan.candidates[digest] = true
+	}
 	toDelete := map[string]bool{}
 	byDigest := map[string]Version{}
 	for _, v := range versions {

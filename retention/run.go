@@ -41,7 +41,7 @@ const ManifestConcurrency = 10
 // make a kept image's children look unreferenced. A manifest that is gone
 // (the version was deleted while we read) sends the load back to the listing.
 func Load(ctx context.Context, src Source, pkg string) (Snapshot, error) {
-	return loadListing(ctx, src, pkg, false)
+	return loadListing(ctx, src, pkg, false, nil)
 }
 
 // LoadStable is Load for a run that will delete: the listing is read again
@@ -50,17 +50,16 @@ func Load(ctx context.Context, src Source, pkg string) (Snapshot, error) {
 // out of sight; a missed index would leave its children looking
 // unreferenced. Two listings that agree rule that out.
 func LoadStable(ctx context.Context, src Source, pkg string) (Snapshot, error) {
-	return loadListing(ctx, src, pkg, true)
+	return loadListing(ctx, src, pkg, true, nil)
 }
 
 const listingAttempts = 4
 
-func loadListing(ctx context.Context, src Source, pkg string, confirm bool) (Snapshot, error) {
+func loadListing(ctx context.Context, src Source, pkg string, confirm bool, known map[string]*manifest.Manifest) (Snapshot, error) {
 	versions, err := src.Versions(ctx, pkg)
 	if err != nil {
 		return Snapshot{}, fmt.Errorf("listing versions of %s: %w", pkg, err)
 	}
-	known := map[string]*manifest.Manifest{}
 	for attempt := 1; ; attempt++ {
 		snap, err := load(ctx, src, pkg, versions, known)
 		if err != nil && !errors.Is(err, ErrGone) {
@@ -222,6 +221,24 @@ type Options struct {
 	// Validate re-reads each package after the run and reports what is
 	// broken in it.
 	Validate bool
+	// MaxDeletions caps the deletions of one package in one run; 0 means
+	// no cap.
+	MaxDeletions int
+}
+
+// limit applies max-deletions and the rate budget to a plan.
+func limit(plan *Plan, reg Registry, versions, maxDeletions int, log Logger) *Plan {
+	if maxDeletions > 0 && len(plan.Delete) > maxDeletions {
+		plan = plan.Limit(maxDeletions, fmt.Sprintf("max-deletions %d", maxDeletions))
+	}
+	if b, ok := reg.(Budgeter); ok {
+		if remaining, known := b.RemainingRequests(); known && BudgetLimit(remaining, versions) < len(plan.Delete) {
+			n := BudgetLimit(remaining, versions)
+			log.Warningf("%s: the rate limit has %d requests left, enough for %d of %d deletions; the rest are left for a later run", plan.Package, remaining, n, len(plan.Delete))
+			plan = plan.Limit(n, fmt.Sprintf("rate limit: %d requests left", remaining))
+		}
+	}
+	return plan
 }
 
 // Run plans, and unless opts.DryRun, prunes each package in turn. A package
@@ -235,7 +252,7 @@ func Run(ctx context.Context, reg Registry, pkgs []string, policy Policy, now ti
 		if opts.Reviewed != nil {
 			p.Reviewed = opts.Reviewed.Reviewed(pkg)
 		}
-		pr := runPackage(ctx, reg, pkg, p, now, opts.DryRun, log)
+		pr := runPackage(ctx, reg, pkg, p, now, opts, log)
 		if opts.Reviewed != nil && pr.Plan != nil {
 			pr.ReviewSkipped = reviewSkipped(opts.Reviewed, pr.Plan)
 			for _, s := range pr.ReviewSkipped {
@@ -326,13 +343,16 @@ func reviewSkipped(f *PlanFile, plan *Plan) []Skip {
 	return out
 }
 
-func runPackage(ctx context.Context, reg Registry, pkg string, policy Policy, now time.Time, dryRun bool, log Logger) PackageReport {
+// Budgeter is a registry that knows how many REST requests its rate limit
+// has left.
+type Budgeter interface {
+	RemainingRequests() (n int, known bool)
+}
+
+func runPackage(ctx context.Context, reg Registry, pkg string, policy Policy, now time.Time, opts Options, log Logger) PackageReport {
+	dryRun := opts.DryRun
 	pr := PackageReport{Package: pkg}
-	load := Load
-	if !dryRun {
-		load = LoadStable
-	}
-	snap, err := load(ctx, reg, pkg)
+	snap, err := loadListing(ctx, reg, pkg, !dryRun, nil)
 	if err != nil {
 		pr.Err = fmt.Errorf("%w; nothing deleted in %s", err, pkg)
 		log.Warningf("%s", pr.Err)
@@ -348,6 +368,7 @@ func runPackage(ctx context.Context, reg Registry, pkg string, policy Policy, no
 		log.Warningf("%s", pr.Err)
 		return pr
 	}
+	plan = limit(plan, reg, len(snap.Versions), opts.MaxDeletions, log)
 	pr.Plan = plan
 	for _, b := range plan.Broken {
 		log.Warningf("%s: %s", pkg, b.describe())
@@ -366,7 +387,20 @@ func runPackage(ctx context.Context, reg Registry, pkg string, policy Policy, no
 	if dryRun || (len(plan.Delete) == 0 && len(plan.Untag) == 0) {
 		return pr
 	}
-	pr.Result = Apply(ctx, plan, reg)
+	known := snap.Manifests
+	replan := func(ctx context.Context, remaining map[string]Decision) (*Plan, error) {
+		snap, err := loadListing(ctx, reg, pkg, true, known)
+		if err != nil {
+			return nil, err
+		}
+		known = snap.Manifests
+		next, err := Sweep(snap, remaining, policy.ExcludeTags)
+		if err == nil {
+			err = next.Check(policy)
+		}
+		return next, err
+	}
+	pr.Result = ApplyWaves(ctx, plan, reg, replan)
 	for _, a := range pr.Result.Applied {
 		switch a.Outcome {
 		case Deleted, AlreadyGone:

@@ -1,0 +1,86 @@
+package retention
+
+import (
+	"fmt"
+	"slices"
+)
+
+// Deferred is the Action of a version the plan would delete but leaves for
+// a later run (max-deletions, or a rate budget that would not cover it).
+const Deferred Action = "deferred"
+
+// Limit confines the plan to at most n deletions: whole images, oldest
+// first. An image goes together with everything only it reaches, so a
+// deferred image keeps all of its children and referrers, and a child
+// shared with a deferred image is deferred too. The rest of the plan is
+// kept for this run, marked deferred with why.
+func (p *Plan) Limit(n int, why string) *Plan {
+	if n < 0 || len(p.Delete) <= n {
+		return p
+	}
+	deleting := make(map[string]bool, len(p.Delete))
+	var images []Decision
+	for _, d := range p.Delete {
+		deleting[d.Digest] = true
+		if p.candidates[d.Digest] {
+			images = append(images, d)
+		}
+	}
+	slices.SortStableFunc(images, func(a, b Decision) int {
+		if c := a.UpdatedAt.Compare(b.UpdatedAt); c != 0 {
+			return c
+		}
+		return int(a.ID - b.ID)
+	})
+	// A version goes once every image that reaches it goes.
+	reach := make(map[string][]string, len(images))
+	reachers := map[string]int{}
+	for _, img := range images {
+		for x := range p.graph.Reachable([]string{img.Digest}) {
+			if deleting[x] {
+				reach[img.Digest] = append(reach[img.Digest], x)
+				reachers[x]++
+			}
+		}
+	}
+	chosen := map[string]int{}
+	allowed := map[string]bool{}
+	for _, img := range images {
+		var freed []string
+		for _, x := range reach[img.Digest] {
+			if chosen[x]++; chosen[x] == reachers[x] {
+				freed = append(freed, x)
+			}
+		}
+		if len(allowed)+len(freed) > n {
+			break // oldest first: a younger image never jumps the queue
+		}
+		for _, x := range freed {
+			allowed[x] = true
+		}
+	}
+	out := *p
+	out.Delete, out.Deferred = nil, slices.Clone(p.Deferred)
+	for _, d := range p.Delete {
+		if allowed[d.Digest] {
+			out.Delete = append(out.Delete, d)
+			continue
+		}
+		d.Action = Deferred
+		d.Reason = fmt.Sprintf("deferred to a later run (%s): %s", why, d.Reason)
+		out.Deferred = append(out.Deferred, d)
+	}
+	return &out
+}
+
+// requestsPerPage is how many versions one listing request returns.
+const requestsPerPage = 100
+
+// BudgetLimit is how many deletions a rate budget of remaining requests
+// covers for a package of versions, leaving room for the listings a run
+// that deletes makes: two per wave to confirm it, a few waves.
+func BudgetLimit(remaining, versions int) int {
+	pages := (versions + requestsPerPage - 1) / requestsPerPage
+	overhead := 2*3*pages + 10
+	return max(remaining-overhead, 0)
+}
