@@ -30,6 +30,8 @@ type config struct {
 	restore      []retention.RestoreItem
 	validate     bool
 	failOnBroken bool
+	maxDeletions int
+	cacheDir     string
 	// inputs is what the plan file records: every input as given, minus the token.
 	inputs map[string]string
 }
@@ -40,7 +42,7 @@ var inputNames = []string{
 	"delete-untagged", "delete-tags", "exclude-tags", "keep-n-tagged", "keep-n-untagged",
 	"older-than", "use-regex", "delete-orphaned-images", "delete-ghost-images", "delete-partial-images",
 	"registry-url", "github-api-url",
-	"apply-plan", "restore-from", "validate", "fail-on-broken",
+	"apply-plan", "restore-from", "validate", "fail-on-broken", "max-deletions", "cache-dir",
 }
 
 // policyInputs are the inputs that make up the retention policy: a reviewed
@@ -54,7 +56,7 @@ var policyInputs = []string{
 // as if given; they compare equal to an input left out.
 var inputDefaults = map[string]string{
 	"use-regex": "false", "delete-orphaned-images": "false", "delete-ghost-images": "false", "delete-partial-images": "false",
-	"dry-run": "true", "validate": "false", "fail-on-broken": "false", "registry-url": "https://ghcr.io",
+	"dry-run": "true", "validate": "false", "fail-on-broken": "false", "registry-url": "https://ghcr.io", "max-deletions": "0",
 }
 
 func parseInputs(a *githubactions.Action) (config, error) {
@@ -97,6 +99,14 @@ func parseInputs(a *githubactions.Action) (config, error) {
 	cfg.validate = b.parse("validate", in["validate"], false)
 	cfg.failOnBroken = b.parse("fail-on-broken", in["fail-on-broken"], false)
 	errs = append(errs, b.errs...)
+
+	if in["max-deletions"] != "" {
+		n, err := parseCount(in["max-deletions"])
+		fail("max-deletions", err)
+		cfg.maxDeletions = max(n, 0)
+	}
+
+	cfg.cacheDir = in["cache-dir"]
 
 	rules := in
 	if path := in["apply-plan"]; path != "" {
@@ -190,6 +200,9 @@ func readReviewed(path string, in map[string]string, cfg *config) (*retention.Pl
 	}
 	var errs []string
 	for _, n := range policyInputs {
+		if in[n] == "" {
+			continue
+		}
 		if given, planned := orDefault(n, in[n]), orDefault(n, f.Inputs[n]); given != planned {
 			errs = append(errs, fmt.Sprintf("%s: %q differs from the reviewed plan's %q (apply-plan takes its rules from the plan; leave %s out)", n, in[n], f.Inputs[n], n))
 		}

@@ -18,6 +18,7 @@ import (
 	"github.com/sethvargo/go-githubactions"
 
 	"github.com/ghcr-prune/ghcr-prune/internal/ghcr"
+	"github.com/ghcr-prune/ghcr-prune/internal/mcache"
 	"github.com/ghcr-prune/ghcr-prune/retention"
 )
 
@@ -59,8 +60,11 @@ func run(ctx context.Context, a *githubactions.Action, now time.Time) (*retentio
 	if err != nil {
 		return nil, err
 	}
-	opts := retention.Options{DryRun: cfg.dryRun, Reviewed: cfg.reviewed, Validate: cfg.validate}
-	report := retention.Run(ctx, client, pkgs, cfg.policy, now, opts, a)
+	cache, store := openCache(ctx, a, cfg.cacheDir, client.Owner(), pkgs)
+	reg := cachedClient{Client: client, fetch: mcache.Wrap(client.Manifest, cache)}
+	opts := retention.Options{DryRun: cfg.dryRun, Reviewed: cfg.reviewed, Validate: cfg.validate, MaxDeletions: cfg.maxDeletions}
+	report := retention.Run(ctx, reg, pkgs, cfg.policy, now, opts, a)
+	saveCache(ctx, a, cache, store)
 	report.Owner, report.Inputs = client.Owner(), cfg.inputs
 	if err := writeResults(a, report); err != nil {
 		return report, err
@@ -149,7 +153,7 @@ func resolvePackages(ctx context.Context, c *ghcr.Client, entries []string) ([]s
 }
 
 // outputNames are every output action.yml declares; tests check the two agree.
-var outputNames = []string{"planned-count", "kept-count", "deleted-count", "deleted-ids", "plan-path", "broken-count", "restored-count"}
+var outputNames = []string{"planned-count", "kept-count", "deleted-count", "deleted-ids", "plan-path", "broken-count", "restored-count", "deferred-count"}
 
 // writeResults writes the job summary, the plan file and the outputs.
 func writeResults(a *githubactions.Action, r *retention.Report) error {
@@ -166,12 +170,13 @@ func writeResults(a *githubactions.Action, r *retention.Report) error {
 	if err := os.WriteFile(planPath, plan, 0o644); err != nil {
 		return fmt.Errorf("writing the plan file: %w", err)
 	}
-	planned, kept, deleted := 0, 0, 0
+	planned, kept, deleted, deferred := 0, 0, 0, 0
 	var ids []string
 	for _, p := range r.Packages {
 		if p.Plan != nil {
 			planned += len(p.Plan.Delete)
 			kept += len(p.Plan.Keep)
+			deferred += len(p.Plan.Deferred)
 		}
 		if p.Result != nil {
 			for _, x := range p.Result.Applied {
@@ -187,6 +192,7 @@ func writeResults(a *githubactions.Action, r *retention.Report) error {
 	a.SetOutput("deleted-count", strconv.Itoa(deleted))
 	a.SetOutput("deleted-ids", strings.Join(ids, ","))
 	a.SetOutput("broken-count", strconv.Itoa(r.BrokenAfter()))
+	a.SetOutput("deferred-count", strconv.Itoa(deferred))
 	a.SetOutput("plan-path", planPath)
 	return nil
 }

@@ -26,7 +26,8 @@ type Deleter interface {
 // Untagger removes one tag from an image and keeps the image. It is only
 // needed when a plan untags.
 type Untagger interface {
-	Untag(ctx context.Context, pkg, tag string) error
+	// Untag removes tag, which must still point at digest.
+	Untag(ctx context.Context, pkg, tag, digest string) error
 }
 
 // Outcome is what happened to a version the plan deletes.
@@ -246,7 +247,7 @@ func applyUntags(ctx context.Context, p *Plan, del Deleter, res *Result) {
 				r.Outcome, r.Detail = Failed, "this registry client cannot remove tags"
 				res.Err = fmt.Errorf("removing tag %s: %s", tag, r.Detail)
 			default:
-				if err := u.Untag(ctx, p.Package, tag); err != nil {
+				if err := u.Untag(ctx, p.Package, tag, op.Digest); err != nil {
 					r.Outcome, r.Detail = Failed, err.Error()
 					res.Err = fmt.Errorf("removing tag %s from %s: %w", tag, op.Digest, err)
 				} else {

@@ -24,7 +24,7 @@ func (r *recordingDeleter) DeleteVersion(_ context.Context, _ string, id int64) 
 	return r.answers[n]
 }
 
-func (r *recordingDeleter) Untag(_ context.Context, _ string, tag string) error {
+func (r *recordingDeleter) Untag(_ context.Context, _ string, tag, _ string) error {
 	r.calls = append(r.calls, "untag "+tag)
 	return r.answers["untag "+tag]
 }

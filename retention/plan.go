@@ -667,8 +667,11 @@ func formatAge(a time.Duration) string {
 }
 
 func plural(n int, unit string) string {
-	if n == 1 {
+	switch {
+	case n == 1:
 		return "1 " + unit
+	case strings.HasSuffix(unit, "ry"): // entry, not day
+		return fmt.Sprintf("%d %sies", n, strings.TrimSuffix(unit, "y"))
 	}
 	return fmt.Sprintf("%d %ss", n, unit)
 }

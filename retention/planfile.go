@@ -31,6 +31,7 @@ type PackageFile struct {
 	Error    string      `json:"error,omitempty"`
 	Delete   []FileEntry `json:"delete"`
 	Untag    []FileUntag `json:"untag"`
+	Deferred []Decision  `json:"deferred"`
 	Keep     []Decision  `json:"keep"`
 	Broken   []Broken    `json:"broken"`
 	// Skipped is what a reviewed plan listed that this run did not do.
@@ -56,7 +57,7 @@ type FileEntry struct {
 func (r *Report) File() PlanFile {
 	f := PlanFile{Format: PlanFormat, Version: PlanFormatVersion, Time: r.Time.UTC(), DryRun: r.DryRun, Owner: r.Owner, Inputs: r.Inputs, Packages: []PackageFile{}}
 	for _, p := range r.Packages {
-		pf := PackageFile{Package: p.Package, Versions: p.Versions, Delete: []FileEntry{}, Untag: []FileUntag{}, Keep: []Decision{}, Broken: []Broken{}}
+		pf := PackageFile{Package: p.Package, Versions: p.Versions, Delete: []FileEntry{}, Untag: []FileUntag{}, Deferred: []Decision{}, Keep: []Decision{}, Broken: []Broken{}}
 		if p.Err != nil {
 			pf.Error = p.Err.Error()
 		}
@@ -81,6 +82,7 @@ func (r *Report) File() PlanFile {
 				pf.Untag = append(pf.Untag, fu)
 			}
 			pf.Keep = append(pf.Keep, p.Plan.Keep...)
+			pf.Deferred = append(pf.Deferred, p.Plan.Deferred...)
 			pf.Broken = append(pf.Broken, p.Plan.Broken...)
 		}
 		f.Packages = append(f.Packages, pf)

@@ -32,11 +32,12 @@ func (r *Report) Markdown() string {
 	if r.Reviewed {
 		b.WriteString("Confined to a reviewed plan (`apply-plan`): only versions it listed, and that nothing keeps now, are deleted.\n\n")
 	}
-	b.WriteString("| package | versions | kept | " + r.deleteVerb() + " | broken images | status |\n")
-	b.WriteString("|---|---:|---:|---:|---:|---|\n")
+	b.WriteString("| package | versions | kept | " + r.deleteVerb() + " | left for next run | broken images | status |\n")
+	b.WriteString("|---|---:|---:|---:|---:|---:|---|\n")
 	for _, p := range r.Packages {
-		kept, del, broken := "–", "–", "–"
+		kept, del, broken, deferred := "–", "–", "–", "–"
 		if p.Plan != nil {
+			deferred = fmt.Sprint(len(p.Plan.Deferred))
 			kept = fmt.Sprint(len(p.Plan.Keep))
 			del = fmt.Sprint(len(p.Plan.Delete))
 			broken = fmt.Sprint(len(p.Plan.Broken))
@@ -48,7 +49,7 @@ func (r *Report) Markdown() string {
 		if p.Err != nil {
 			status = "**failed**"
 		}
-		fmt.Fprintf(&b, "| %s | %d | %s | %s | %s | %s |\n", cell(p.Package), p.Versions, kept, del, broken, status)
+		fmt.Fprintf(&b, "| %s | %d | %s | %s | %s | %s | %s |\n", cell(p.Package), p.Versions, kept, del, deferred, broken, status)
 	}
 	for _, p := range r.Packages {
 		b.WriteString("\n")
@@ -95,6 +96,7 @@ func (r *Report) packageMarkdown(b *strings.Builder, p PackageReport) {
 		return
 	}
 	r.deletionsMarkdown(b, p)
+	deferredMarkdown(b, p.Plan)
 	untagsMarkdown(b, p)
 	skippedMarkdown(b, p)
 	keptMarkdown(b, p.Plan, r.Time)
@@ -175,6 +177,22 @@ func (r *Report) deletionsMarkdown(b *strings.Builder, p PackageReport) {
 				fmt.Fprintf(b, " %s |", cell(out))
 			}
 			b.WriteString("\n")
+		}
+	})
+}
+
+func deferredMarkdown(b *strings.Builder, p *Plan) {
+	if len(p.Deferred) == 0 {
+		return
+	}
+	details(b, fmt.Sprintf("Left %s for the next run", plural(len(p.Deferred), "version")), false, func() {
+		b.WriteString("| digest | kind | tags | version id | why |\n|---|---|---|---:|---|\n")
+		for i, d := range p.Deferred {
+			if i == maxRows {
+				fmt.Fprintf(b, "\n… and %d more, listed in the plan file.\n", len(p.Deferred)-maxRows)
+				break
+			}
+			fmt.Fprintf(b, "| `%s` | %s | %s | %d | %s |\n", shortDigest(d.Digest), kindCell(d), tagsCell(d.Tags), d.ID, cell(d.Reason))
 		}
 	})
 }

@@ -35,7 +35,14 @@ type Config struct {
 	APIURL      string // REST base, e.g. https://api.github.com
 	RegistryURL string // https://ghcr.io, ghcr.io or http://127.0.0.1:5000
 	HTTP        *http.Client
+	// DeletesPerMinute paces DELETEs after a burst; 0 means the default,
+	// which stays below GitHub's secondary limit of 900 points a minute per
+	// endpoint at 5 points a DELETE; negative means unpaced.
+	DeletesPerMinute int
 }
+
+// DefaultDeletesPerMinute leaves GitHub's 180 a minute some headroom.
+const DefaultDeletesPerMinute = 150
 
 // Client is a GHCR owner's packages.
 type Client struct {
@@ -47,8 +54,20 @@ type Client struct {
 	puller   *remote.Puller
 	writeOpt []remote.Option // only for untagging: the one registry write
 
+	limits *Transport // nil when the caller brought its own transport
+	pacer  *pacer
+
 	mu    sync.Mutex
 	stats Stats
+}
+
+// RemainingRequests is what the primary rate limit has left, once GitHub
+// has said.
+func (c *Client) RemainingRequests() (int, bool) {
+	if c.limits == nil {
+		return 0, false
+	}
+	return c.limits.Remaining()
 }
 
 // Stats counts requests by what they are for.
@@ -86,6 +105,13 @@ func New(ctx context.Context, cfg Config) (*Client, error) {
 		return nil, err
 	}
 	c := &Client{gh: gh, registry: host}
+	c.limits, _ = base.(*Transport)
+	if rate := cfg.DeletesPerMinute; rate >= 0 {
+		if rate == 0 {
+			rate = DefaultDeletesPerMinute
+		}
+		c.pacer = newPacer(rate, 20)
+	}
 	if insecure {
 		c.opts = append(c.opts, name.Insecure)
 	}
@@ -309,6 +335,9 @@ func (c *Client) Image(pkg string) string {
 // DeleteVersion deletes one package version, which on GHCR also deletes the
 // manifest and every tag on it.
 func (c *Client) DeleteVersion(ctx context.Context, pkg string, id int64) error {
+	if err := c.pacer.wait(ctx); err != nil {
+		return err
+	}
 	var err error
 	c.count(func(s *Stats) { s.DeleteRequests++ })
 	if c.org {
@@ -340,16 +369,25 @@ func isStatus(err error, code int) bool {
 // Untag removes tag from whatever carries it and keeps that image. GHCR has
 // no tag deletion: push a small, unique placeholder manifest under the tag
 // (the tag moves to it), then delete the placeholder's version.
-func (c *Client) Untag(ctx context.Context, pkg, tag string) error {
+func (c *Client) Untag(ctx context.Context, pkg, tag, digest string) error {
 	ref, err := name.NewTag(c.Image(pkg)+":"+tag, c.opts...)
 	if err != nil {
 		return err
+	}
+	// The tag may have moved since the plan was made: never take it from an
+	// image nobody reviewed.
+	now, err := c.puller.Head(ctx, ref)
+	if err != nil {
+		return fmt.Errorf("checking where tag %s points: %w", tag, err)
+	}
+	if now.Digest.String() != digest {
+		return fmt.Errorf("tag %s moved to %s since the plan was made; left alone", tag, now.Digest)
 	}
 	img, err := placeholder(tag)
 	if err != nil {
 		return err
 	}
-	digest, err := img.Digest()
+	holder, err := img.Digest()
 	if err != nil {
 		return err
 	}
@@ -357,12 +395,12 @@ func (c *Client) Untag(ctx context.Context, pkg, tag string) error {
 	if err := remote.Write(ref, img, append(c.writeOpt, remote.WithContext(ctx))...); err != nil {
 		return fmt.Errorf("moving tag %s to a placeholder (needs a token that can write packages): %w", tag, err)
 	}
-	id, err := c.findVersion(ctx, pkg, digest.String())
+	id, err := c.findVersion(ctx, pkg, holder.String())
 	if err != nil {
-		return fmt.Errorf("tag %s now points at placeholder %s, whose version could not be found to delete it: %w", tag, digest, err)
+		return fmt.Errorf("tag %s now points at placeholder %s, whose version could not be found to delete it: %w", tag, holder, err)
 	}
 	if err := c.DeleteVersion(ctx, pkg, id); err != nil && !errors.Is(err, retention.ErrGone) {
-		return fmt.Errorf("tag %s now points at placeholder %s (version %d), which could not be deleted: %w", tag, digest, id, err)
+		return fmt.Errorf("tag %s now points at placeholder %s (version %d), which could not be deleted: %w", tag, holder, id, err)
 	}
 	return nil
 }

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 )
 
@@ -26,6 +27,15 @@ type Transport struct {
 	Sleep func(ctx context.Context, d time.Duration) error
 	// Now is the clock x-ratelimit-reset is compared with.
 	Now func() time.Time
+
+	// remaining is the last x-ratelimit-remaining GitHub sent, -1 before any.
+	remaining atomic.Int64
+	seen      atomic.Bool
+}
+
+// Remaining is the primary rate limit's requests left, as GitHub last said.
+func (t *Transport) Remaining() (int, bool) {
+	return int(t.remaining.Load()), t.seen.Load()
 }
 
 // NewTransport wraps base with GitHub's retry rules.
@@ -58,6 +68,12 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 			req.Body = body
 		}
 		resp, err := t.Base.RoundTrip(req)
+		if resp != nil {
+			if n, perr := strconv.ParseInt(resp.Header.Get("X-RateLimit-Remaining"), 10, 64); perr == nil {
+				t.remaining.Store(n)
+				t.seen.Store(true)
+			}
+		}
 		wait, retry := t.retryAfter(resp, err, attempt)
 		if !retry || attempt >= t.Attempts || (req.Body != nil && req.Body != http.NoBody && req.GetBody == nil) {
 			if !retry && resp != nil && resp.StatusCode < 400 && resp.Header.Get("X-RateLimit-Remaining") == "0" {

@@ -1,0 +1,451 @@
+package main
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+)
+
+// Hostile and malformed data in a package, end to end: each row must give a
+// clear error or a warning, never a panic and never a wrong deletion. Where
+// the package cannot be read, nothing at all may be deleted from it.
+//
+// Rows are seeded with raw manifest PUTs to the fake's registry. Where the
+// fake refuses the push, as a real registry would, the row says so and is
+// skipped: such data cannot reach a package.
+
+// hoPut PUTs body as a manifest under ref (a tag or a digest) with the given
+// Content-Type, authenticating through the fake's /token endpoint, and
+// returns the digest and the HTTP status.
+func hoPut(t *testing.T, e *e2e, ref, contentType string, body []byte) (string, int) {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodGet, e.srv.URL()+"/token?scope=repository:"+e.owner+"/"+e.pkg+":push", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.SetBasicAuth("x", testToken)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var tok struct {
+		Token string `json:"token"`
+	}
+	err = json.NewDecoder(resp.Body).Decode(&tok)
+	resp.Body.Close()
+	if err != nil || tok.Token == "" {
+		t.Fatalf("registry token: %v (%s)", err, resp.Status)
+	}
+	u := fmt.Sprintf("%s/v2/%s/%s/manifests/%s", e.srv.URL(), strings.ToLower(e.owner), e.pkg, ref)
+	req, err = http.NewRequest(http.MethodPut, u, bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+tok.Token)
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
+	}
+	resp, err = http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	return hoDigest(body), resp.StatusCode
+}
+
+func hoDigest(b []byte) string {
+	sum := sha256.Sum256(b)
+	return "sha256:" + hex.EncodeToString(sum[:])
+}
+
+const (
+	hoOCIManifest = "application/vnd.oci.image.manifest.v1+json"
+	hoOCIIndex    = "application/vnd.oci.image.index.v1+json"
+	hoZeroDigest  = "sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a"
+)
+
+// hoImageManifest is a valid OCI image manifest; pad makes it unique (and
+// as large as needed).
+func hoImageManifest(pad string) []byte {
+	return fmt.Appendf(nil, `{"schemaVersion":2,"mediaType":%q,"config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":%q,"size":2},"layers":[],"annotations":{"pad":%q}}`,
+		hoOCIManifest, hoZeroDigest, pad)
+}
+
+// hoFixture is what every row starts from: a tagged image that stays, and an
+// old untagged image that delete-untagged would delete, the bait that shows a
+// wrong deletion when a package that cannot be read is pruned anyway.
+type hoFixture struct {
+	keep, bait string
+}
+
+// hoSetup is what a row's setup produced.
+type hoSetup struct {
+	skip string // the fake refused the data: why
+	// deleted is what a correct run deletes when the package is readable.
+	deleted []string
+}
+
+type hoRow struct {
+	name   string
+	inputs map[string]string
+	setup  func(t *testing.T, e *e2e, f hoFixture) hoSetup
+	// wantErr, when set, is in the package's error: the package cannot be
+	// read and nothing may be deleted from it.
+	wantErr string
+	// wantLog is in the log (a warning) when set.
+	wantLog string
+	// bare rows start from an empty package instead of the fixture.
+	bare bool
+	// bug, when bugIf says the run showed it, skips the row after the run
+	// with this explanation.
+	bug   string
+	bugIf func(t *testing.T, r runResult, deletes int) bool
+}
+
+// hoRefused expects the fake to refuse a push and returns the skip reason.
+func hoRefused(t *testing.T, status int, why string) hoSetup {
+	t.Helper()
+	if status < 400 {
+		t.Fatalf("the fake accepted %s (HTTP %d); the row must test the action instead of skipping", why, status)
+	}
+	return hoSetup{skip: fmt.Sprintf("the fake refuses %s (HTTP %d), as a real registry does: it cannot reach a package", why, status)}
+}
+
+func hoAccepted(t *testing.T, status int, what string) {
+	t.Helper()
+	if status != http.StatusCreated {
+		t.Fatalf("pushing %s: HTTP %d", what, status)
+	}
+}
+
+func TestE2EHostileData(t *testing.T) {
+	t.Parallel()
+	untagged := map[string]string{"dry-run": "false", "delete-untagged": "true"}
+	rows := []hoRow{
+		{
+			name: "malformed JSON",
+			setup: func(t *testing.T, e *e2e, f hoFixture) hoSetup {
+				_, st := hoPut(t, e, "broken", hoOCIManifest, []byte(`{"schemaVersion":2,"mediaType":`))
+				return hoRefused(t, st, "a body that is not JSON")
+			},
+		},
+		{
+			name: "JSON null body",
+			setup: func(t *testing.T, e *e2e, f hoFixture) hoSetup {
+				_, st := hoPut(t, e, "null", hoOCIManifest, []byte(`null`))
+				hoAccepted(t, st, "null")
+				return hoSetup{}
+			},
+			wantErr: "schemaVersion is 0, want 2",
+		},
+		{
+			name: "JSON of the wrong shape",
+			setup: func(t *testing.T, e *e2e, f hoFixture) hoSetup {
+				_, st := hoPut(t, e, "shape", hoOCIManifest, []byte(`{"schemaVersion":2,"mediaType":"`+hoOCIManifest+`","config":"sha256:abc","layers":{}}`))
+				hoAccepted(t, st, "a config that is a string")
+				return hoSetup{}
+			},
+			wantErr: "invalid JSON",
+		},
+		{
+			name: "unknown media type",
+			setup: func(t *testing.T, e *e2e, f hoFixture) hoSetup {
+				mt := "application/vnd.example.thing.v1+json"
+				_, st := hoPut(t, e, "thing", mt, []byte(`{"schemaVersion":2,"mediaType":"`+mt+`","blobs":[]}`))
+				hoAccepted(t, st, "an unknown media type")
+				return hoSetup{}
+			},
+			wantErr: `unsupported mediaType "application/vnd.example.thing.v1+json"`,
+		},
+		{
+			name: "both an image and an index (CVE-2021-41190)",
+			setup: func(t *testing.T, e *e2e, f hoFixture) hoSetup {
+				body := fmt.Sprintf(`{"schemaVersion":2,"mediaType":%q,"config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":%q,"size":2},"layers":[],"manifests":[{"mediaType":%q,"digest":%q,"size":1}]}`,
+					hoOCIManifest, hoZeroDigest, hoOCIManifest, f.bait)
+				_, st := hoPut(t, e, "both", hoOCIManifest, []byte(body))
+				hoAccepted(t, st, "an ambiguous manifest")
+				return hoSetup{}
+			},
+			wantErr: "has manifests",
+		},
+		{
+			name: "Docker schema 1",
+			setup: func(t *testing.T, e *e2e, f hoFixture) hoSetup {
+				mt := "application/vnd.docker.distribution.manifest.v1+prettyjws"
+				body := `{"schemaVersion":1,"name":"acme/app","tag":"old","architecture":"amd64","fsLayers":[{"blobSum":"` + hoZeroDigest + `"}],"history":[{"v1Compatibility":"{}"}],"signatures":[]}`
+				_, st := hoPut(t, e, "old", mt, []byte(body))
+				hoAccepted(t, st, "a schema 1 manifest")
+				return hoSetup{}
+			},
+			wantErr: "schema 1 manifests are not supported",
+		},
+		{
+			name: "manifest over 4 MiB",
+			setup: func(t *testing.T, e *e2e, f hoFixture) hoSetup {
+				_, st := hoPut(t, e, "huge", hoOCIManifest, hoImageManifest(strings.Repeat("x", 4<<20)))
+				return hoRefused(t, st, "a manifest over 4 MiB")
+			},
+		},
+		{
+			name: "manifest of exactly 4 MiB",
+			setup: func(t *testing.T, e *e2e, f hoFixture) hoSetup {
+				body := hoImageManifest("")
+				body = hoImageManifest(strings.Repeat("x", 4<<20-len(body)))
+				if len(body) != 4<<20 {
+					t.Fatalf("%d bytes", len(body))
+				}
+				d, st := hoPut(t, e, hoDigest(body), hoOCIManifest, body) // by digest: untagged
+				hoAccepted(t, st, "a 4 MiB manifest")
+				e.age(d, 30*24*time.Hour)
+				return hoSetup{deleted: []string{f.bait, d}}
+			},
+		},
+		{
+			name: "index with a child missing from the package",
+			setup: func(t *testing.T, e *e2e, f hoFixture) hoSetup {
+				idx, children, err := e.push.MultiArch("multi", []string{"linux/amd64", "linux/arm64"}, false)
+				if err != nil {
+					t.Fatal(err)
+				}
+				ptRESTDelete(t, e, hoID(t, e, children[1]))
+				e.age(idx, 30*24*time.Hour)
+				return hoSetup{deleted: []string{f.bait}}
+			},
+			wantLog: "partial image",
+		},
+		{
+			name:   "index whose every child is missing, delete-ghost-images",
+			inputs: map[string]string{"dry-run": "false", "delete-untagged": "true", "delete-ghost-images": "true"},
+			setup: func(t *testing.T, e *e2e, f hoFixture) hoSetup {
+				idx, children, err := e.push.MultiArch("ghost", []string{"linux/amd64"}, false)
+				if err != nil {
+					t.Fatal(err)
+				}
+				ptRESTDelete(t, e, hoID(t, e, children[0]))
+				return hoSetup{deleted: []string{f.bait, idx}}
+			},
+			wantLog: "ghost image",
+		},
+		{
+			name: "index with a sha512 child",
+			setup: func(t *testing.T, e *e2e, f hoFixture) hoSetup {
+				_, st := hoPut(t, e, "sha512", hoOCIIndex, hoIndex("sha512:"+strings.Repeat("ab", 64)))
+				return hoRefused(t, st, "an index whose child is not in the package (every sha512 digest is)")
+			},
+		},
+		{
+			// The fake checks an index's children only when the
+			// Content-Type says index; GHCR's own check is unknown. The
+			// action must not trust the Content-Type either way.
+			name: "index with a sha512 child, pushed under another Content-Type",
+			setup: func(t *testing.T, e *e2e, f hoFixture) hoSetup {
+				_, st := hoPut(t, e, "sha512", "application/octet-stream", hoIndex("sha512:"+strings.Repeat("ab", 64)))
+				hoAccepted(t, st, "an index with a sha512 child")
+				return hoSetup{}
+			},
+			wantErr: `unsupported digest algorithm "sha512"`,
+		},
+		{
+			name: "index with a malformed child digest, pushed under another Content-Type",
+			setup: func(t *testing.T, e *e2e, f hoFixture) hoSetup {
+				_, st := hoPut(t, e, "upper", "application/octet-stream", hoIndex(strings.ToUpper(f.bait)))
+				hoAccepted(t, st, "an index with an upper-case child digest")
+				return hoSetup{}
+			},
+			wantErr: "index entry 0",
+		},
+		{
+			name: "registry serves other bytes for a digest",
+			setup: func(t *testing.T, e *e2e, f hoFixture) hoSetup {
+				other := hoImageManifest("impostor")
+				e.srv.SetFault(func(w http.ResponseWriter, r *http.Request) bool {
+					if r.Method != http.MethodGet || !strings.HasSuffix(r.URL.Path, "/manifests/"+f.keep) {
+						return false
+					}
+					w.Header().Set("Content-Type", hoOCIManifest)
+					w.Header().Set("Docker-Content-Digest", f.keep)
+					w.Write(other)
+					return true
+				})
+				return hoSetup{}
+			},
+			wantErr: "does not match requested digest",
+		},
+		{
+			name:   "tags at the 128-character limit",
+			inputs: map[string]string{"dry-run": "false", "delete-tags": "pr-*"},
+			setup: func(t *testing.T, e *e2e, f hoFixture) hoSetup {
+				pr := "pr-" + strings.Repeat("a", 125)
+				main := "main-" + strings.Repeat("b", 123)
+				gone, err := e.push.Image(pr)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if _, err := e.push.Image(main); err != nil {
+					t.Fatal(err)
+				}
+				if _, err := e.push.Image("pr-" + strings.Repeat("c", 126)); err == nil {
+					t.Fatal("the fake accepted a 129-character tag")
+				}
+				// delete-tags turns delete-untagged's default off: the bait stays.
+				return hoSetup{deleted: []string{gone}}
+			},
+		},
+		{
+			name:   "a package with zero versions",
+			inputs: untagged,
+			bare:   true,
+			setup: func(t *testing.T, e *e2e, f hoFixture) hoSetup {
+				// GitHub (and the fake) refuse to delete the last tagged
+				// version, but not the last untagged one.
+				d := e.must(e.push.Image(""))
+				ptRESTDelete(t, e, hoID(t, e, d))
+				if n := len(e.remaining()); n != 0 {
+					t.Fatalf("%d versions left", n)
+				}
+				return hoSetup{}
+			},
+		},
+		{
+			name: "two signatures that name each other (a tag cycle)",
+			setup: func(t *testing.T, e *e2e, f hoFixture) hoSetup {
+				a, b := e.must(e.push.Image("")), e.must(e.push.Image(""))
+				for _, p := range [][2]string{{a, b}, {b, a}} {
+					if err := e.push.Tag(p[0], strings.Replace(p[1], ":", "-", 1)+".sig"); err != nil {
+						t.Fatal(err)
+					}
+				}
+				e.age(a, 30*24*time.Hour)
+				e.age(b, 30*24*time.Hour)
+				// Neither is a top-level image and nothing kept reaches
+				// them, so the sweep would delete both; they cannot be
+				// ordered, so the plan keeps everything instead.
+				return hoSetup{}
+			},
+			wantLog: "reference cycle",
+			bugIf: func(t *testing.T, r runResult, deletes int) bool {
+				if deletes != 0 {
+					t.Fatalf("%d DELETEs in a package whose plan has a cycle", deletes)
+				}
+				return !strings.Contains(r.log, "cycle")
+			},
+			bug: "a reference cycle (two versions tagged sha256-<each other>.sig) makes plan.go keep every version of " +
+				"the package, including the old untagged image delete-untagged selects, but the run reports status ok " +
+				"and \"Nothing to delete\": the cycle is only in the collapsed kept table's reasons, with no warning in " +
+				"the log or the summary. Safe, but silent: a warning (or a package error) naming the cycle is missing.",
+		},
+		{
+			name:   "a signature that names itself",
+			inputs: map[string]string{"dry-run": "false", "delete-untagged": "false"},
+			setup: func(t *testing.T, e *e2e, f hoFixture) hoSetup {
+				a := e.must(e.push.Image(""))
+				if err := e.push.Tag(a, strings.Replace(a, ":", "-", 1)+".sig"); err != nil {
+					t.Fatal(err)
+				}
+				// No rule deletes anything: nothing may go.
+				return hoSetup{}
+			},
+			bugIf: func(t *testing.T, r runResult, deletes int) bool { return deletes > 0 },
+			bug: "a version whose only tag is sha256-<its own hex>.sig counts as a referrer of an existing subject " +
+				"(itself), so plan.go's selectReferrer neither keeps nor selects it, nothing reaches it, and the sweep " +
+				"deletes it even with delete-untagged: false and no other rule (Policy's doc: the zero value deletes nothing). " +
+				"DeletionOrder already treats such a self-edge as no constraint; selectReferrer should ignore it too " +
+				"(treat the version as top-level untagged).",
+		},
+	}
+	for _, row := range rows {
+		t.Run(row.name, func(t *testing.T) {
+			t.Parallel()
+			e := newE2E(t, "acme", "app", true)
+			var f hoFixture
+			if !row.bare {
+				f = hoFixture{keep: e.must(e.push.Image("keep")), bait: e.must(e.push.Image(""))}
+				e.age(f.bait, 30*24*time.Hour)
+			}
+			s := row.setup(t, e, f)
+			if s.skip != "" {
+				t.Skip(s.skip)
+			}
+			inputs := row.inputs
+			if inputs == nil {
+				inputs = untagged
+			}
+			var before []string
+			for _, v := range e.srv.Versions(e.owner, e.pkg) {
+				if !v.Deleted {
+					before = append(before, v.Digest)
+				}
+			}
+			e.srv.ResetStats()
+			r := ptRun(t, e, inputs)
+			deletes := e.srv.Stats().REST[http.MethodDelete]
+			if row.bugIf != nil && row.bugIf(t, r, deletes) {
+				t.Logf("deleted %v (%d DELETEs), error %v", minus(before, e.remaining()), deletes, r.err)
+				t.Skip("BUG: " + row.bug)
+			}
+			if r.err != nil && strings.Contains(r.err.Error(), "invalid input") {
+				t.Fatalf("bad row inputs: %v", r.err)
+			}
+			if row.wantLog != "" && !strings.Contains(r.log, row.wantLog) {
+				t.Errorf("the log does not say %q:\n%s\nsummary:\n%s", row.wantLog, r.log, r.summary)
+			}
+			if row.wantErr != "" {
+				if r.err == nil {
+					t.Fatalf("the run succeeded; want an error about %q\nlog:\n%s", row.wantErr, r.log)
+				}
+				if r.report == nil || len(r.report.Packages) != 1 || r.report.Packages[0].Err == nil {
+					t.Fatalf("no package error: %v", r.err)
+				}
+				pe := r.report.Packages[0].Err.Error()
+				if !strings.Contains(pe, row.wantErr) || !strings.Contains(pe, "nothing deleted") {
+					t.Errorf("package error %q does not say %q and that nothing was deleted", pe, row.wantErr)
+				}
+				if !strings.Contains(r.log, "::warning::") || !strings.Contains(r.summary, row.wantErr) {
+					t.Errorf("the error is not a warning in the log and in the summary:\nlog:\n%s\nsummary:\n%s", r.log, r.summary)
+				}
+				if deletes != 0 {
+					t.Errorf("%d DELETEs in a package that could not be read", deletes)
+				}
+				e.expectRemaining(before...)
+				return
+			}
+			if r.err != nil {
+				t.Fatalf("run failed: %v\nlog:\n%s", r.err, r.log)
+			}
+			e.expectRemaining(minus(before, s.deleted)...)
+			if deletes != len(s.deleted) {
+				t.Errorf("%d DELETEs, want %d", deletes, len(s.deleted))
+			}
+			if f.keep != "" && slices.Contains(s.deleted, f.keep) {
+				t.Fatal("bad row: the fixture's tagged image must stay")
+			}
+		})
+	}
+}
+
+// hoIndex is an OCI index listing one child.
+func hoIndex(child string) []byte {
+	return fmt.Appendf(nil, `{"schemaVersion":2,"mediaType":%q,"manifests":[{"mediaType":%q,"digest":%q,"size":100,"platform":{"os":"linux","architecture":"amd64"}}]}`,
+		hoOCIIndex, hoOCIManifest, child)
+}
+
+// hoID is the id of the active version holding digest.
+func hoID(t *testing.T, e *e2e, digest string) int64 {
+	t.Helper()
+	for _, v := range e.srv.Versions(e.owner, e.pkg) {
+		if v.Digest == digest && !v.Deleted {
+			return v.ID
+		}
+	}
+	t.Fatalf("no active version %s", digest)
+	return 0
+}
