@@ -1,0 +1,149 @@
+package main
+
+import (
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/ghcr-prune/ghcr-prune/internal/fakeghcr"
+)
+
+// onFirstDelete runs f (once) when the action sends its first DELETE, before
+// GitHub answers it: the moment a concurrent push lands mid-run.
+func (e *e2e) onFirstDelete(f func()) {
+	var once sync.Once
+	e.srv.SetFault(func(_ http.ResponseWriter, r *http.Request) bool {
+		if r.Method == http.MethodDelete && strings.Contains(r.URL.Path, "/versions/") {
+			once.Do(f)
+		}
+		return false
+	})
+}
+
+// buildx with a registry cache can push a new index that reuses a platform
+// manifest the run is about to delete. The run deletes in waves and reads
+// the package again between them, so the reused child stays.
+func TestE2ERaceNewIndexReusesAPlannedChild(t *testing.T) {
+	t.Parallel()
+	e := newE2E(t, "acme", "app", true)
+	keep := e.must(e.push.Image("v1"))
+	old, children, err := e.push.MultiArch("", []string{"linux/amd64", "linux/arm64"}, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range append([]string{old}, children...) {
+		e.age(d, 10*24*time.Hour)
+	}
+	var fresh string
+	e.onFirstDelete(func() {
+		fresh = e.must(e.push.Index("v2", children[:1])) // reuses the amd64 image
+	})
+	r := e.run(map[string]string{"dry-run": "false"})
+	if r.err != nil {
+		t.Fatalf("run: %v\n%s", r.err, r.log)
+	}
+	e.expectRemaining(keep, fresh, children[0])
+	e.expectPullable()
+	if !strings.Contains(r.summary, "kept now: platform") {
+		t.Errorf("the summary does not say why the reused child was kept:\n%s", r.summary)
+	}
+}
+
+// A planned version that gains a tag while the run deletes is kept.
+func TestE2ERaceTagAddedMidRun(t *testing.T) {
+	t.Parallel()
+	e := newE2E(t, "acme", "app", true)
+	keep := e.must(e.push.Image("v1"))
+	old, children, err := e.push.MultiArch("", []string{"linux/amd64", "linux/arm64"}, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range append([]string{old}, children...) {
+		e.age(d, 10*24*time.Hour)
+	}
+	e.onFirstDelete(func() {
+		if err := e.push.Tag(children[1], "arm64-hotfix"); err != nil {
+			t.Error(err)
+		}
+	})
+	r := e.run(map[string]string{"dry-run": "false"})
+	if r.err != nil {
+		t.Fatalf("run: %v\n%s", r.err, r.log)
+	}
+	e.expectRemaining(keep, children[1])
+	e.expectPullable()
+	if !strings.Contains(r.summary, "arm64-hotfix") {
+		t.Errorf("the summary does not mention the new tag:\n%s", r.summary)
+	}
+}
+
+// max-deletions takes whole images, oldest first, and leaves the rest (with
+// every child they need) for the next run.
+func TestE2EMaxDeletions(t *testing.T) {
+	t.Parallel()
+	e := newE2E(t, "acme", "app", true)
+	keep := e.must(e.push.Image("v1"))
+	var images [][]string
+	for i := range 3 {
+		idx, children, err := e.push.MultiArch("", []string{"linux/amd64", "linux/arm64"}, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		all := append([]string{idx}, children...)
+		for _, d := range all {
+			e.age(d, time.Duration(30-i)*24*time.Hour) // images[0] oldest
+		}
+		images = append(images, all)
+	}
+	r := e.run(map[string]string{"dry-run": "false", "max-deletions": "7"})
+	if r.err != nil {
+		t.Fatalf("run: %v\n%s", r.err, r.log)
+	}
+	// 3 versions an image: two whole images fit in 7, the third waits.
+	e.expectRemaining(append([]string{keep}, images[2]...)...)
+	e.expectPullable()
+	if r.outputs["deleted-count"] != "6" || r.outputs["deferred-count"] != "3" {
+		t.Errorf("outputs %v", r.outputs)
+	}
+	if !strings.Contains(r.summary, "Left 3 versions for the next run") {
+		t.Errorf("summary:\n%s", r.summary)
+	}
+	r = e.run(map[string]string{"dry-run": "false", "max-deletions": "7"})
+	if r.err != nil {
+		t.Fatal(r.err)
+	}
+	e.expectRemaining(keep)
+}
+
+// When the primary rate limit will not cover the plan, the run shrinks the
+// same way max-deletions does instead of failing halfway.
+func TestE2ERateBudgetShrinksTheRun(t *testing.T) {
+	t.Parallel()
+	e := newE2E(t, "acme", "app", true, fakeghcr.WithPrimaryBudget(25))
+	keep := e.must(e.push.Image("v1"))
+	var images [][]string
+	for i := range 3 {
+		idx, children, err := e.push.MultiArch("", []string{"linux/amd64", "linux/arm64"}, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		all := append([]string{idx}, children...)
+		for _, d := range all {
+			e.age(d, time.Duration(30-i)*24*time.Hour)
+		}
+		images = append(images, all)
+	}
+	r := e.run(map[string]string{"dry-run": "false"})
+	if r.err != nil {
+		t.Fatalf("run: %v\n%s", r.err, r.log)
+	}
+	// 25 requests: 4 before the plan leave 21, of which 16 are held back
+	// for the listings between waves: 5 deletions, one whole image.
+	e.expectRemaining(append(append([]string{keep}, images[1]...), images[2]...)...)
+	e.expectPullable()
+	if !strings.Contains(r.log, "the rate limit has 21 requests left, enough for 5 of 9 deletions") {
+		t.Errorf("log:\n%s", r.log)
+	}
+}
