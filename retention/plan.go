@@ -104,7 +104,7 @@ func Compute(s Snapshot, p Policy, now time.Time) (*Plan, error) {
 	}
 	d := decider{g: g, p: p, now: now, roots: map[string]string{}, candidates: map[string]string{}, untags: map[string][]string{}}
 	d.select_(versions)
-	return d.plan(s.Package, versions), nil
+	return d.plan(s.Package, versions)
 }
 
 // graphOf builds the snapshot's graph and its versions newest first, so that
@@ -154,9 +154,7 @@ func Sweep(s Snapshot, remaining map[string]Decision, exclude Patterns) (*Plan, 
 		case excluded:
 			d.roots[v.Digest] = why
 		case !planned:
-			if d.hasParent(v.Digest) || len(d.subjects(v.Digest)) > 0 {
-				continue // lives with what points at it, as in Compute
-			}
+			// The plan kept it (or it is new): keep it and all it reaches.
 			d.roots[v.Digest] = "not planned for deletion"
 			if tags := userTags(v.Tags); len(tags) > 0 {
 				d.roots[v.Digest] = tagsReason(tags)
@@ -169,7 +167,7 @@ func Sweep(s Snapshot, remaining map[string]Decision, exclude Patterns) (*Plan, 
 			d.candidates[v.Digest] = r.Reason
 		}
 	}
-	return d.plan(s.Package, versions), nil
+	return d.plan(s.Package, versions)
 }
 
 // gained is the user tags of now that were not in before.
@@ -421,7 +419,8 @@ func (d *decider) hasParent(digest string) bool {
 func (d *decider) subjects(digest string) []string {
 	var out []string
 	for _, e := range d.g.Out(digest) {
-		if e.Kind != manifest.EdgeChild {
+		// A tag naming the version's own digest refers to nothing else.
+		if e.Kind != manifest.EdgeChild && e.To != digest {
 			out = append(out, e.To)
 		}
 	}
@@ -437,7 +436,7 @@ func (d *decider) kind(digest string) manifest.Kind {
 	return n.Manifest.Kind
 }
 
-func (d *decider) plan(pkg string, versions []Version) *Plan {
+func (d *decider) plan(pkg string, versions []Version) (*Plan, error) {
 	roots := make([]string, 0, len(d.roots))
 	for digest := range d.roots {
 		roots = append(roots, digest)
@@ -465,13 +464,9 @@ func (d *decider) plan(pkg string, versions []Version) *Plan {
 	}
 	order, err := d.g.DeletionOrder(toDelete)
 	if err != nil {
-		// A cycle cannot come from content-addressed manifests; refuse to
-		// guess an order and keep everything instead.
-		plan.Keep = plan.Keep[:0]
-		for _, v := range versions {
-			plan.Keep = append(plan.Keep, d.decision(v, Keep, "kept: "+err.Error()))
-		}
-		order = nil
+		// Content-addressed manifests cannot form a cycle, but tags can
+		// claim one; there is no safe order to delete in.
+		return nil, fmt.Errorf("the package's references form a cycle, so there is no safe deletion order: %w", err)
 	}
 	for _, digest := range order {
 		plan.Delete = append(plan.Delete, d.decision(byDigest[digest], Delete, d.deleteReason(digest, toDelete)))
@@ -505,7 +500,7 @@ func (d *decider) plan(pkg string, versions []Version) *Plan {
 			Deleted:  toDelete[v.Digest] && order != nil,
 		})
 	}
-	return plan
+	return plan, nil
 }
 
 func (d *decider) decision(v Version, a Action, why string) Decision {

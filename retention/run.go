@@ -364,7 +364,7 @@ func runPackage(ctx context.Context, reg Registry, pkg string, policy Policy, no
 		err = plan.Check(policy)
 	}
 	if err != nil {
-		pr.Err = fmt.Errorf("planning %s: %w", pkg, err)
+		pr.Err = fmt.Errorf("planning %s: %w; nothing deleted in %s", pkg, err, pkg)
 		log.Warningf("%s", pr.Err)
 		return pr
 	}
