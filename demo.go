@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/sethvargo/go-githubactions"
 
 	"github.com/ghcr-prune/ghcr-prune/internal/fakeghcr"
@@ -16,7 +18,8 @@ import (
 // runDemo replays the Logto incident against the built-in fake GHCR: the
 // prod tag sits on a multi-arch index whose platform and attestation
 // manifests are untagged and weeks old, and the workflow deletes "untagged
-// images older than 3 days". ghcr-prune deletes only the superseded image.
+// images older than 3 days". ghcr-prune plans (dry run), then applies, and
+// prod still pulls.
 func runDemo(ctx context.Context, w io.Writer) error {
 	now := time.Now().UTC().Truncate(time.Second)
 	srv := fakeghcr.Start()
@@ -24,9 +27,38 @@ func runDemo(ctx context.Context, w io.Writer) error {
 	if err := seedIncident(srv, now); err != nil {
 		return fmt.Errorf("seeding the fake GHCR: %w", err)
 	}
-	dir, err := os.MkdirTemp("", "ghcr-prune-demo")
+	fmt.Fprintf(w, "ghcr-prune demo: the Logto incident (2023-12-17) on a fake GHCR at %s\n\n", srv.URL())
+	naive := 0
+	for _, v := range srv.Versions("logto-io", "logto") {
+		if len(v.Tags) == 0 && now.Sub(v.UpdatedAt) > 3*24*time.Hour {
+			naive++
+		}
+	}
+	fmt.Fprintf(w, "A rule that deletes every untagged version older than 3 days would delete %d of %d versions,\n", naive, len(srv.Versions("logto-io", "logto")))
+	fmt.Fprintln(w, "including the 4 untagged children of prod: pulling prod would then fail with \"manifest unknown\".")
+	fmt.Fprintln(w, "\n=== 1. dry run (the default): packages=logto, older-than=3 days, delete-untagged (default) ===")
+	summary, err := demoRun(ctx, w, srv, now, "true")
 	if err != nil {
 		return err
+	}
+	fmt.Fprintf(w, "\n----- job summary (GITHUB_STEP_SUMMARY) -----\n\n%s", summary)
+	fmt.Fprintln(w, "\n=== 2. the same with dry-run: false ===")
+	if _, err := demoRun(ctx, w, srv, now, "false"); err != nil {
+		return err
+	}
+	n, err := pullAll(srv.Registry() + "/logto-io/logto:prod")
+	if err != nil {
+		return fmt.Errorf("prod no longer pulls: %w", err)
+	}
+	fmt.Fprintf(w, "\nprod still pulls: its index and all %d manifests under it are there.\n", n)
+	return nil
+}
+
+// demoRun runs the action once, as a runner would, and returns the summary.
+func demoRun(ctx context.Context, w io.Writer, srv *fakeghcr.Server, now time.Time, dryRun string) (string, error) {
+	dir, err := os.MkdirTemp("", "ghcr-prune-demo")
+	if err != nil {
+		return "", err
 	}
 	defer os.RemoveAll(dir)
 	env := map[string]string{
@@ -38,29 +70,46 @@ func runDemo(ctx context.Context, w io.Writer) error {
 		"RUNNER_TEMP":             dir,
 		"INPUT_REGISTRY-URL":      srv.URL(),
 		"INPUT_OLDER-THAN":        "3 days",
-		"INPUT_DRY-RUN":           "true",
+		"INPUT_DRY-RUN":           dryRun,
 	}
 	for _, f := range []string{"summary.md", "output"} {
 		if err := os.WriteFile(filepath.Join(dir, f), nil, 0o644); err != nil {
-			return err
+			return "", err
 		}
 	}
-	fmt.Fprintf(w, "ghcr-prune demo: the Logto incident (2023-12-17) on a fake GHCR at %s\n", srv.URL())
-	fmt.Fprintln(w, "inputs: packages=logto (owner logto-io), older-than=3 days, delete-untagged (default), dry-run=true")
-	fmt.Fprintln(w)
 	a := githubactions.New(githubactions.WithGetenv(func(k string) string { return env[k] }), githubactions.WithWriter(w))
-	_, runErr := run(ctx, a, now)
+	if _, err := run(ctx, a, now); err != nil {
+		return "", err
+	}
 	summary, err := os.ReadFile(env["GITHUB_STEP_SUMMARY"])
+	return string(summary), err
+}
+
+// pullAll fetches a tag's manifest and every manifest under it, as a pull
+// would, and counts the manifests under it.
+func pullAll(tag string) (int, error) {
+	ref, err := name.ParseReference(tag, name.Insecure)
 	if err != nil {
-		return err
+		return 0, err
 	}
-	plan, err := os.ReadFile(filepath.Join(dir, "ghcr-prune-plan.json"))
-	if err != nil && runErr == nil {
-		return err
+	desc, err := remote.Get(ref)
+	if err != nil {
+		return 0, err
 	}
-	fmt.Fprintf(w, "\n----- job summary (GITHUB_STEP_SUMMARY) -----\n\n%s", summary)
-	fmt.Fprintf(w, "\n----- plan file: %d bytes of JSON (output plan-path) -----\n", len(plan))
-	return runErr
+	idx, err := desc.ImageIndex()
+	if err != nil {
+		return 0, err
+	}
+	im, err := idx.IndexManifest()
+	if err != nil {
+		return 0, err
+	}
+	for _, m := range im.Manifests {
+		if _, err := remote.Get(ref.Context().Digest(m.Digest.String())); err != nil {
+			return 0, err
+		}
+	}
+	return len(im.Manifests), nil
 }
 
 // seedIncident builds the incident's package, logto-io/logto:

@@ -5,10 +5,6 @@ import (
 	"slices"
 )
 
-// Deferred is the Action of a version the plan would delete but leaves for
-// a later run (max-deletions, or a rate budget that would not cover it).
-const Deferred Action = "deferred"
-
 // Limit confines the plan to at most n deletions: whole images, oldest
 // first. An image goes together with everything only it reaches, so a
 // deferred image keeps all of its children and referrers, and a child

@@ -39,6 +39,9 @@ type Action string
 const (
 	Keep   Action = "keep"
 	Delete Action = "delete"
+	// Deferred would be deleted, but is left for a later run by
+	// max-deletions or a rate budget that would not cover it.
+	Deferred Action = "deferred"
 )
 
 // Decision is the fate of one version and why.
@@ -103,7 +106,7 @@ func Compute(s Snapshot, p Policy, now time.Time) (*Plan, error) {
 		return nil, err
 	}
 	d := decider{g: g, p: p, now: now, roots: map[string]string{}, candidates: map[string]string{}, untags: map[string][]string{}}
-	d.select_(versions)
+	d.choose(versions)
 	return d.plan(s.Package, versions)
 }
 
@@ -190,10 +193,10 @@ type decider struct {
 	untags     map[string][]string // digest -> tags to remove from a kept image
 }
 
-// select_ sorts every version into a root (kept, with all it reaches), a
+// choose sorts every version into a root (kept, with all it reaches), a
 // candidate (deleted unless a root reaches it), or neither (it lives and dies
 // with its parents or subject).
-func (d *decider) select_(versions []Version) {
+func (d *decider) choose(versions []Version) {
 	var untagged, tagged []Version
 	for _, v := range versions {
 		tags := userTags(v.Tags)

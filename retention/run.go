@@ -308,6 +308,10 @@ func reviewSkipped(f *PlanFile, plan *Plan) []Skip {
 	for _, d := range plan.Keep {
 		kept[d.Digest] = d
 	}
+	for _, d := range plan.Deferred {
+		d.Reason = strings.TrimPrefix(d.Reason, "kept: ")
+		kept[d.Digest] = d
+	}
 	untagging := map[string]bool{}
 	for _, u := range plan.Untag {
 		for _, t := range u.Tags {
@@ -326,6 +330,9 @@ func reviewSkipped(f *PlanFile, plan *Plan) []Skip {
 			s := Skip{ID: d.ID, Digest: d.Digest, Reason: "gone: no longer a version of the package"}
 			if k, ok := kept[d.Digest]; ok {
 				s.Reason = "now kept: " + k.Reason
+				if k.Action == Deferred {
+					s.Reason = k.Reason
+				}
 				if k.ID != d.ID {
 					s.Reason = fmt.Sprintf("re-pushed as version %d", k.ID)
 				}
