@@ -69,13 +69,7 @@ func run(ctx context.Context, a *githubactions.Action, now time.Time) (*retentio
 	if err := writeResults(a, report); err != nil {
 		return report, err
 	}
-	var failed []string
-	for _, p := range report.Packages {
-		if p.Err != nil || p.ValidateErr != nil {
-			failed = append(failed, p.Package)
-		}
-	}
-	if len(failed) > 0 {
+	if failed := report.FailedPackages(); len(failed) > 0 {
 		return report, fmt.Errorf("failed for %s; see the job summary", strings.Join(failed, ", "))
 	}
 	if n := report.BrokenAfter(); n > 0 && cfg.failOnBroken {

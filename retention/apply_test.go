@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -146,4 +148,28 @@ func TestPlanFileGolden(t *testing.T) {
 		t.Fatal(err)
 	}
 	golden(t, "plan-applied.golden.json", got)
+}
+
+// A run over many large packages still fits GitHub's 1 MiB job summary:
+// tables shrink, and the plan file keeps everything.
+func TestSummaryStaysUnderGitHubsLimit(t *testing.T) {
+	b := newPkg()
+	for i := range 2000 {
+		b.image(fmt.Sprintf("img-%d", i), 9*day)
+	}
+	plan, err := Compute(b.snap, policy(func(p *Policy) { p.DeleteUntagged = true }), now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &Report{DryRun: true, Time: now}
+	for i := range 60 {
+		r.Packages = append(r.Packages, PackageReport{Package: fmt.Sprintf("app-%d", i), Versions: 2000, Plan: plan})
+	}
+	md := r.Markdown()
+	if len(md) > 1<<20 {
+		t.Fatalf("summary is %d bytes, over GitHub's 1 MiB", len(md))
+	}
+	if !strings.Contains(md, "more, listed in the plan file") {
+		t.Error("a cut table does not point at the plan file")
+	}
 }

@@ -1,7 +1,6 @@
 package retention
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/json"
@@ -13,12 +12,16 @@ import (
 	"time"
 )
 
-// benchSource is an in-memory package: versions and raw manifests, served
-// the way the GHCR client serves them (a fresh listing slice, a fresh byte
-// slice per manifest, as a network read would allocate).
+// benchSource is an in-memory package served the way the GHCR client
+// serves one: a fresh listing slice, and each manifest as a fresh byte slice,
+// as a network read allocates it. The manifests are rendered again on every
+// read rather than stored, so that the fixture (a few MiB of versions) does
+// not inflate the heap the garbage collector paces against, and what the
+// benchmark measures is ghcr-prune's memory, not the test's.
 type benchSource struct {
 	versions []Version
-	raw      map[string][]byte
+	sizes    []int // by version index
+	index    map[string]int
 }
 
 func (s *benchSource) Versions(context.Context, string) ([]Version, error) {
@@ -28,11 +31,11 @@ func (s *benchSource) Versions(context.Context, string) ([]Version, error) {
 }
 
 func (s *benchSource) Manifest(_ context.Context, _, digest string) ([]byte, error) {
-	raw, ok := s.raw[digest]
+	k, ok := s.index[digest]
 	if !ok {
 		return nil, fmt.Errorf("%w: %s", ErrGone, digest)
 	}
-	return bytes.Clone(raw), nil
+	return s.render(k), nil
 }
 
 var benchNow = time.Date(2026, 11, 20, 12, 0, 0, 0, time.UTC)
@@ -65,68 +68,89 @@ func benchBlob(parts ...any) string {
 	return fmt.Sprintf("sha256:%x", sha256.Sum256([]byte(fmt.Sprint(parts...))))
 }
 
-// newBenchSource builds images buildx multi-arch images (an index, two
-// platform images, two attestation manifests: 5 versions each), image i
-// pushed i hours before benchNow, every one tagged sha-<commit>, every 20th
-// also with a release tag. Manifests are real JSON of 0.5-1.5 KB under their
-// real sha256 digests.
+// newBenchSource builds images buildx multi-arch images (5 versions each:
+// amd64 image, its attestation, arm64 image, its attestation, then the
+// index), image i pushed i hours before benchNow, every one tagged
+// sha-<commit>, every 20th also with a release tag. Manifests are real JSON
+// of 0.5-1.5 KB under their real sha256 digests.
 func newBenchSource(images int) *benchSource {
-	s := &benchSource{raw: make(map[string][]byte, images*5)}
-	id := int64(1_000_000)
-	add := func(doc benchDoc, at time.Time, tags []string) (string, int) {
-		raw, err := json.Marshal(doc)
-		if err != nil {
-			panic(err)
-		}
+	n := images * 5
+	s := &benchSource{versions: make([]Version, 0, n), sizes: make([]int, 0, n), index: make(map[string]int, n)}
+	for k := range n {
+		raw := s.render(k)
 		d := fmt.Sprintf("sha256:%x", sha256.Sum256(raw))
-		s.raw[d] = raw
-		id++
-		s.versions = append(s.versions, Version{ID: id, Digest: d, Tags: tags, CreatedAt: at, UpdatedAt: at})
-		return d, len(raw)
-	}
-	for i := range images {
-		commit := fmt.Sprintf("%x", sha256.Sum256([]byte(strconv.Itoa(i))))
+		i := k / 5
 		at := benchNow.Add(-time.Duration(i) * time.Hour)
-		ann := map[string]string{
-			"org.opencontainers.image.created":  at.Format(time.RFC3339),
-			"org.opencontainers.image.revision": commit[:40],
-			"org.opencontainers.image.source":   "https://github.com/acme/app",
-		}
-		var platforms, attests []benchDesc
-		for _, arch := range []string{"amd64", "arm64"} {
-			layers := make([]benchDesc, 4)
-			for l := range layers {
-				layers[l] = benchDesc{MediaType: benchOCILayer, Digest: benchBlob("layer", i, arch, l), Size: int64(1000003 * (l + 1))}
+		var tags []string
+		if k%5 == 4 {
+			tags = []string{"sha-" + benchCommit(i)[:7]}
+			if i%20 == 0 {
+				tags = append(tags, fmt.Sprintf("v1.%d.0", (images-i)/20))
 			}
-			pd, pn := add(benchDoc{
-				SchemaVersion: 2, MediaType: benchOCIManifest,
-				Config: &benchDesc{MediaType: benchOCIConfig, Digest: benchBlob("config", i, arch), Size: 2345},
-				Layers: layers, Annotations: ann,
-			}, at, nil)
-			ad, an := add(benchDoc{
-				SchemaVersion: 2, MediaType: benchOCIManifest,
-				Config: &benchDesc{MediaType: benchOCIConfig, Digest: benchBlob("att-config", i, arch), Size: 241},
-				Layers: []benchDesc{{
-					MediaType: "application/vnd.in-toto+json", Digest: benchBlob("provenance", i, arch), Size: 4321,
-					Annotations: map[string]string{"in-toto.io/predicate-type": "https://slsa.dev/provenance/v0.2"},
-				}},
-			}, at, nil)
-			platforms = append(platforms, benchDesc{MediaType: benchOCIManifest, Digest: pd, Size: int64(pn),
-				Platform: map[string]string{"architecture": arch, "os": "linux"}})
-			attests = append(attests, benchDesc{MediaType: benchOCIManifest, Digest: ad, Size: int64(an),
-				Platform:    map[string]string{"architecture": "unknown", "os": "unknown"},
-				Annotations: map[string]string{"vnd.docker.reference.digest": pd, "vnd.docker.reference.type": "attestation-manifest"}})
+			if i == 0 {
+				tags = append(tags, "latest")
+			}
 		}
-		tags := []string{"sha-" + commit[:7]}
-		if i%20 == 0 {
-			tags = append(tags, fmt.Sprintf("v1.%d.0", (images-i)/20))
-		}
-		if i == 0 {
-			tags = append(tags, "latest")
-		}
-		add(benchDoc{SchemaVersion: 2, MediaType: benchOCIIndex, Manifests: append(platforms, attests...), Annotations: ann}, at, tags)
+		s.index[d] = k
+		s.sizes = append(s.sizes, len(raw))
+		s.versions = append(s.versions, Version{ID: int64(1_000_000 + k), Digest: d, Tags: tags, CreatedAt: at, UpdatedAt: at})
 	}
 	return s
+}
+
+func benchCommit(i int) string { return fmt.Sprintf("%x", sha256.Sum256([]byte(strconv.Itoa(i)))) }
+
+// render is the manifest of version k; an index needs its children (the
+// four versions before it) listed already.
+func (s *benchSource) render(k int) []byte {
+	i, role := k/5, k%5
+	arch := []string{"amd64", "amd64", "arm64", "arm64"}[min(role, 3)]
+	at := benchNow.Add(-time.Duration(i) * time.Hour)
+	ann := map[string]string{
+		"org.opencontainers.image.created":  at.Format(time.RFC3339),
+		"org.opencontainers.image.revision": benchCommit(i)[:40],
+		"org.opencontainers.image.source":   "https://github.com/acme/app",
+	}
+	var doc benchDoc
+	switch role {
+	case 0, 2: // platform image
+		layers := make([]benchDesc, 4)
+		for l := range layers {
+			layers[l] = benchDesc{MediaType: benchOCILayer, Digest: benchBlob("layer", i, arch, l), Size: int64(1000003 * (l + 1))}
+		}
+		doc = benchDoc{SchemaVersion: 2, MediaType: benchOCIManifest,
+			Config: &benchDesc{MediaType: benchOCIConfig, Digest: benchBlob("config", i, arch), Size: 2345},
+			Layers: layers, Annotations: ann}
+	case 1, 3: // BuildKit provenance attestation
+		doc = benchDoc{SchemaVersion: 2, MediaType: benchOCIManifest,
+			Config: &benchDesc{MediaType: benchOCIConfig, Digest: benchBlob("att-config", i, arch), Size: 241},
+			Layers: []benchDesc{{
+				MediaType: "application/vnd.in-toto+json", Digest: benchBlob("provenance", i, arch), Size: 4321,
+				Annotations: map[string]string{"in-toto.io/predicate-type": "https://slsa.dev/provenance/v0.2"},
+			}}}
+	case 4: // index
+		base := k - 4
+		child := func(c int) benchDesc {
+			return benchDesc{MediaType: benchOCIManifest, Digest: s.versions[base+c].Digest, Size: int64(s.sizes[base+c])}
+		}
+		doc = benchDoc{SchemaVersion: 2, MediaType: benchOCIIndex, Annotations: ann}
+		for _, c := range []int{0, 2} {
+			d := child(c)
+			d.Platform = map[string]string{"architecture": []string{"amd64", "", "arm64"}[c], "os": "linux"}
+			doc.Manifests = append(doc.Manifests, d)
+		}
+		for _, c := range []int{1, 3} {
+			d := child(c)
+			d.Platform = map[string]string{"architecture": "unknown", "os": "unknown"}
+			d.Annotations = map[string]string{"vnd.docker.reference.digest": s.versions[base+c-1].Digest, "vnd.docker.reference.type": "attestation-manifest"}
+			doc.Manifests = append(doc.Manifests, d)
+		}
+	}
+	raw, err := json.Marshal(doc)
+	if err != nil {
+		panic(err)
+	}
+	return raw
 }
 
 // heapSampler records the largest HeapInuse seen every 10ms.

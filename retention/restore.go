@@ -69,6 +69,9 @@ func Restore(ctx context.Context, r Restorer, items []RestoreItem, dryRun bool) 
 	return out
 }
 
+// restoreRows caps the restore table well under GitHub's summary limit.
+const restoreRows = 2000
+
 // RestoreMarkdown is the job summary of a restore.
 func RestoreMarkdown(items []RestoreItem, dryRun bool) string {
 	var b strings.Builder
@@ -91,8 +94,8 @@ func RestoreMarkdown(items []RestoreItem, dryRun bool) string {
 	}
 	b.WriteString("| package | digest | kind | tags | version id | outcome |\n|---|---|---|---|---:|---|\n")
 	for i, it := range items {
-		if i == maxRows {
-			fmt.Fprintf(&b, "\n… and %d more.\n", len(items)-maxRows)
+		if i == restoreRows {
+			fmt.Fprintf(&b, "\n… and %d more.\n", len(items)-restoreRows)
 			break
 		}
 		out := string(it.Outcome)

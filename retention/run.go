@@ -190,14 +190,15 @@ type Report struct {
 	Packages []PackageReport
 }
 
-// Failed reports whether any package ended in an error.
-func (r *Report) Failed() bool {
+// FailedPackages names the packages that ended in an error.
+func (r *Report) FailedPackages() []string {
+	var out []string
 	for _, p := range r.Packages {
 		if p.Err != nil || p.ValidateErr != nil {
-			return true
+			out = append(out, p.Package)
 		}
 	}
-	return false
+	return out
 }
 
 // BrokenAfter counts the broken images and orphaned referrers validation

@@ -6,14 +6,36 @@ import (
 	"time"
 )
 
-// maxRows caps each table so that a package of 100,000 versions still fits
-// GitHub's 1 MiB job summary; the plan file always has everything.
-const maxRows = 300
+// summaryLimit keeps the job summary under GitHub's 1 MiB limit, past which
+// the summary of the step is dropped whole.
+const summaryLimit = 900 << 10
+
+// md is a summary being written; rows caps every table and list, and the
+// plan file always has everything.
+type md struct {
+	strings.Builder
+	rows int
+}
+
+// more ends a table that was cut short.
+func (b *md) more(n int) {
+	fmt.Fprintf(b, "\n… and %d more, listed in the plan file.\n", n)
+}
 
 // Markdown renders the job summary: a headline, then per package what goes,
 // what stays and what is wrong with it.
 func (r *Report) Markdown() string {
-	var b strings.Builder
+	var out string
+	for _, rows := range []int{300, 50, 10, 0} {
+		if out = r.markdown(rows); len(out) <= summaryLimit {
+			break
+		}
+	}
+	return out
+}
+
+func (r *Report) markdown(rows int) string {
+	b := md{rows: rows}
 	planned, deleted := 0, 0
 	for _, p := range r.Packages {
 		if p.Plan != nil {
@@ -87,7 +109,7 @@ func (r *Report) deleteVerb() string {
 	return "deleted"
 }
 
-func (r *Report) packageMarkdown(b *strings.Builder, p PackageReport) {
+func (r *Report) packageMarkdown(b *md, p PackageReport) {
 	fmt.Fprintf(b, "### %s\n\n", cell(p.Package))
 	if p.Err != nil {
 		fmt.Fprintf(b, "> [!CAUTION]\n> %s\n\n", oneLine(p.Err.Error()))
@@ -103,7 +125,11 @@ func (r *Report) packageMarkdown(b *strings.Builder, p PackageReport) {
 	warnings := p.warnings()
 	if len(warnings) > 0 {
 		b.WriteString("**Warnings**\n\n")
-		for _, w := range warnings {
+		for i, w := range warnings {
+			if i == b.rows {
+				b.more(len(warnings) - i)
+				break
+			}
 			fmt.Fprintf(b, "- %s\n", w)
 		}
 		b.WriteString("\n")
@@ -111,15 +137,15 @@ func (r *Report) packageMarkdown(b *strings.Builder, p PackageReport) {
 	validationMarkdown(b, p)
 }
 
-func skippedMarkdown(b *strings.Builder, p PackageReport) {
+func skippedMarkdown(b *md, p PackageReport) {
 	if len(p.ReviewSkipped) == 0 {
 		return
 	}
 	details(b, fmt.Sprintf("Skipped %s of the reviewed plan", plural(len(p.ReviewSkipped), "entry")), true, func() {
 		b.WriteString("| digest | tag | version id | why skipped |\n|---|---|---:|---|\n")
 		for i, s := range p.ReviewSkipped {
-			if i == maxRows {
-				fmt.Fprintf(b, "\n… and %d more, listed in the plan file.\n", len(p.ReviewSkipped)-maxRows)
+			if i == b.rows {
+				b.more(len(p.ReviewSkipped) - b.rows)
 				break
 			}
 			fmt.Fprintf(b, "| `%s` | %s | %d | %s |\n", shortDigest(s.Digest), cell(s.Tag), s.ID, cell(s.Reason))
@@ -127,7 +153,7 @@ func skippedMarkdown(b *strings.Builder, p PackageReport) {
 	})
 }
 
-func validationMarkdown(b *strings.Builder, p PackageReport) {
+func validationMarkdown(b *md, p PackageReport) {
 	switch {
 	case p.ValidateErr != nil:
 		fmt.Fprintf(b, "**Validation** could not re-read the package: %s\n\n", cell(p.ValidateErr.Error()))
@@ -148,7 +174,7 @@ func validationMarkdown(b *strings.Builder, p PackageReport) {
 	b.WriteString("\n")
 }
 
-func (r *Report) deletionsMarkdown(b *strings.Builder, p PackageReport) {
+func (r *Report) deletionsMarkdown(b *md, p PackageReport) {
 	if len(p.Plan.Delete) == 0 {
 		b.WriteString("Nothing to delete.\n\n")
 		return
@@ -163,8 +189,8 @@ func (r *Report) deletionsMarkdown(b *strings.Builder, p PackageReport) {
 	details(b, title, open, func() {
 		b.WriteString(header)
 		for i, d := range p.Plan.Delete {
-			if i == maxRows {
-				fmt.Fprintf(b, "\n… and %d more, listed in the plan file.\n", len(p.Plan.Delete)-maxRows)
+			if i == b.rows {
+				b.more(len(p.Plan.Delete) - b.rows)
 				break
 			}
 			fmt.Fprintf(b, "| `%s` | %s | %s | %s | %s | %d |", shortDigest(d.Digest), kindCell(d), tagsCell(d.Tags), formatAge(r.Time.Sub(d.UpdatedAt)), cell(d.Reason), d.ID)
@@ -181,15 +207,15 @@ func (r *Report) deletionsMarkdown(b *strings.Builder, p PackageReport) {
 	})
 }
 
-func deferredMarkdown(b *strings.Builder, p *Plan) {
+func deferredMarkdown(b *md, p *Plan) {
 	if len(p.Deferred) == 0 {
 		return
 	}
 	details(b, fmt.Sprintf("Left %s for the next run", plural(len(p.Deferred), "version")), false, func() {
 		b.WriteString("| digest | kind | tags | version id | why |\n|---|---|---|---:|---|\n")
 		for i, d := range p.Deferred {
-			if i == maxRows {
-				fmt.Fprintf(b, "\n… and %d more, listed in the plan file.\n", len(p.Deferred)-maxRows)
+			if i == b.rows {
+				b.more(len(p.Deferred) - b.rows)
 				break
 			}
 			fmt.Fprintf(b, "| `%s` | %s | %s | %d | %s |\n", shortDigest(d.Digest), kindCell(d), tagsCell(d.Tags), d.ID, cell(d.Reason))
@@ -197,7 +223,7 @@ func deferredMarkdown(b *strings.Builder, p *Plan) {
 	})
 }
 
-func untagsMarkdown(b *strings.Builder, p PackageReport) {
+func untagsMarkdown(b *md, p PackageReport) {
 	if len(p.Plan.Untag) == 0 {
 		return
 	}
@@ -212,8 +238,13 @@ func untagsMarkdown(b *strings.Builder, p PackageReport) {
 	details(b, title, n <= 20, func() {
 		b.WriteString("| digest | tags removed | tags kept | version id | outcome |\n|---|---|---|---:|---|\n")
 		i := 0
+	rows:
 		for _, u := range p.Plan.Untag {
 			for _, t := range u.Tags {
+				if i == b.rows {
+					b.more(n - i)
+					break rows
+				}
 				out := "planned"
 				if p.Result != nil && i < len(p.Result.Untags) {
 					out = string(p.Result.Untags[i].Outcome)
@@ -241,7 +272,7 @@ func countUntagged(r *Result) int {
 
 // keptMarkdown lists the versions kept for their own sake, with how many
 // others each protects; the rest are in a collapsed list.
-func keptMarkdown(b *strings.Builder, p *Plan, now time.Time) {
+func keptMarkdown(b *md, p *Plan, now time.Time) {
 	protects := map[string]int{}
 	for _, d := range p.Keep {
 		if d.KeptBy != "" {
@@ -257,8 +288,8 @@ func keptMarkdown(b *strings.Builder, p *Plan, now time.Time) {
 	details(b, fmt.Sprintf("Kept %s (%d kept for their own sake, the rest because those reach them)", plural(len(p.Keep), "version"), len(roots)), false, func() {
 		b.WriteString("| digest | kind | tags | age | why kept | protects |\n|---|---|---|---|---|---:|\n")
 		for i, d := range roots {
-			if i == maxRows {
-				fmt.Fprintf(b, "\n… and %d more, listed in the plan file.\n", len(roots)-maxRows)
+			if i == b.rows {
+				b.more(len(roots) - b.rows)
 				break
 			}
 			fmt.Fprintf(b, "| `%s` | %s | %s | %s | %s | %d |\n", shortDigest(d.Digest), kindCell(d), tagsCell(d.Tags), formatAge(now.Sub(d.UpdatedAt)), cell(d.Reason), protects[d.Digest])
@@ -295,7 +326,7 @@ func (p PackageReport) warnings() []string {
 	return out
 }
 
-func details(b *strings.Builder, summary string, open bool, body func()) {
+func details(b *md, summary string, open bool, body func()) {
 	attr := ""
 	if open {
 		attr = " open"
