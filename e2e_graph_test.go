@@ -3,7 +3,6 @@ package main
 import (
 	"fmt"
 	"net/http"
-	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -18,22 +17,6 @@ import (
 // End-to-end tests of the reference graph: shared children, nested indexes,
 // tagged children, cosign and OCI 1.1 referrers, broken images, GitHub's
 // refusals and the deletion order, each against the fake GHCR through main.go.
-
-const grDays = 24 * time.Hour
-
-var grPlatforms = []string{"linux/amd64", "linux/arm64"}
-
-// grLive finds the active version holding digest.
-func grLive(e *e2e, digest string) fakeghcr.Version {
-	e.t.Helper()
-	for _, v := range e.srv.Versions(e.owner, e.pkg) {
-		if v.Digest == digest && !v.Deleted {
-			return v
-		}
-	}
-	e.t.Fatalf("no active version with digest %s", digest)
-	return fakeghcr.Version{}
-}
 
 // grTagged is the digest of the active version carrying tag.
 func grTagged(e *e2e, tag string) string {
@@ -54,56 +37,6 @@ func grFallback(e *e2e, subject string) string {
 	return grTagged(e, strings.Replace(subject, ":", "-", 1))
 }
 
-// grRESTDelete deletes a version through the Packages REST API, as a user
-// clicking "delete" in the UI would, leaving whatever pointed at it broken.
-func grRESTDelete(e *e2e, digest string, org bool) {
-	e.t.Helper()
-	v := grLive(e, digest)
-	prefix := "users"
-	if org {
-		prefix = "orgs"
-	}
-	u := fmt.Sprintf("%s/%s/%s/packages/container/%s/versions/%d", e.srv.URL(), prefix, e.owner, url.PathEscape(e.pkg), v.ID)
-	req, err := http.NewRequest(http.MethodDelete, u, nil)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	req.Header.Set("Authorization", "Bearer "+testToken)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusNoContent {
-		e.t.Fatalf("REST delete of %s: %s", digest, resp.Status)
-	}
-}
-
-func grMultiArch(e *e2e, tag string, platforms []string, attest bool) (string, []string) {
-	e.t.Helper()
-	idx, children, err := e.push.MultiArch(tag, platforms, attest)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	return idx, children
-}
-
-func grApply(extra map[string]string) map[string]string {
-	in := map[string]string{"dry-run": "false"}
-	for k, v := range extra {
-		in[k] = v
-	}
-	return in
-}
-
-// grOK fails the test when the run failed.
-func grOK(e *e2e, r runResult) {
-	e.t.Helper()
-	if r.err != nil {
-		e.t.Fatalf("run failed: %v\nsummary:\n%s\nlog:\n%s", r.err, r.summary, r.log)
-	}
-}
-
 // grDeleted is the number of versions the outputs say were deleted.
 func grDeleted(e *e2e, r runResult, want int) {
 	e.t.Helper()
@@ -117,15 +50,15 @@ func TestE2EGraphSharedChildren(t *testing.T) {
 	t.Run("tagged and untagged old index", func(t *testing.T) {
 		t.Parallel()
 		e := newE2E(t, "acme", "app", true)
-		idxA, ch := grMultiArch(e, "v1", grPlatforms, false)
+		idxA, ch := e.multiArch("v1", twoPlatforms, false)
 		unshared := e.must(e.push.Image(""))
 		idxB := e.must(e.push.Index("", []string{ch[0], unshared}))
-		e.age(idxA, 30*grDays)
-		e.age(idxB, 10*grDays)
-		e.age(unshared, 10*grDays)
+		e.age(idxA, 30*day)
+		e.age(idxB, 10*day)
+		e.age(unshared, 10*day)
 
-		r := e.run(grApply(map[string]string{"older-than": "3d"}))
-		grOK(e, r)
+		r := e.run(applied("older-than", "3d"))
+		e.ok(r)
 		e.expectRemaining(idxA, ch[0], ch[1])
 		e.expectPullable()
 		grDeleted(e, r, 2)
@@ -134,14 +67,14 @@ func TestE2EGraphSharedChildren(t *testing.T) {
 		t.Parallel()
 		e := newE2E(t, "acme", "app", true)
 		keep := e.must(e.push.Image("keep"))
-		idxA, ch := grMultiArch(e, "", grPlatforms, false)
+		idxA, ch := e.multiArch("", twoPlatforms, false)
 		unshared := e.must(e.push.Image(""))
 		idxB := e.must(e.push.Index("", []string{ch[0], ch[1], unshared}))
-		e.age(idxA, 10*grDays)
-		e.age(idxB, 5*grDays)
+		e.age(idxA, 10*day)
+		e.age(idxB, 5*day)
 
-		r := e.run(grApply(map[string]string{"older-than": "3d"}))
-		grOK(e, r)
+		r := e.run(applied("older-than", "3d"))
+		e.ok(r)
 		e.expectRemaining(keep)
 		e.expectPullable()
 		grDeleted(e, r, 5)
@@ -150,14 +83,14 @@ func TestE2EGraphSharedChildren(t *testing.T) {
 		t.Parallel()
 		e := newE2E(t, "acme", "app", true)
 		keep := e.must(e.push.Image("keep"))
-		idxA, ch := grMultiArch(e, "", grPlatforms, false)
+		idxA, ch := e.multiArch("", twoPlatforms, false)
 		unshared := e.must(e.push.Image(""))
 		idxB := e.must(e.push.Index("", []string{ch[1], unshared}))
-		e.age(idxA, 10*grDays)
-		e.age(idxB, 1*grDays) // younger than older-than: kept, and with it ch[1]
+		e.age(idxA, 10*day)
+		e.age(idxB, 1*day) // younger than older-than: kept, and with it ch[1]
 
-		r := e.run(grApply(map[string]string{"older-than": "3d"}))
-		grOK(e, r)
+		r := e.run(applied("older-than", "3d"))
+		e.ok(r)
 		e.expectRemaining(keep, idxB, ch[1], unshared)
 		e.expectPullable()
 	})
@@ -166,11 +99,11 @@ func TestE2EGraphSharedChildren(t *testing.T) {
 func TestE2EGraphNestedIndex(t *testing.T) {
 	t.Parallel()
 	build := func(e *e2e, tag string) (outer string, all []string) {
-		inner1, ch1 := grMultiArch(e, "", grPlatforms, true)
-		inner2, ch2 := grMultiArch(e, "", []string{"linux/s390x"}, false)
+		inner1, ch1 := e.multiArch("", twoPlatforms, true)
+		inner2, ch2 := e.multiArch("", []string{"linux/s390x"}, false)
 		outer = e.must(e.push.Index(tag, []string{inner1, inner2}))
 		for _, d := range append([]string{outer, inner1, inner2}, append(ch1, ch2...)...) {
-			e.age(d, 20*grDays)
+			e.age(d, 20*day)
 		}
 		return outer, append([]string{outer, inner1, inner2}, append(ch1, ch2...)...)
 	}
@@ -178,8 +111,8 @@ func TestE2EGraphNestedIndex(t *testing.T) {
 		t.Parallel()
 		e := newE2E(t, "acme", "app", true)
 		_, all := build(e, "v1")
-		r := e.run(grApply(map[string]string{"older-than": "3d"}))
-		grOK(e, r)
+		r := e.run(applied("older-than", "3d"))
+		e.ok(r)
 		e.expectRemaining(all...)
 		e.expectPullable()
 		grDeleted(e, r, 0)
@@ -189,8 +122,8 @@ func TestE2EGraphNestedIndex(t *testing.T) {
 		e := newE2E(t, "acme", "app", true)
 		keep := e.must(e.push.Image("keep"))
 		outer, all := build(e, "")
-		r := e.run(grApply(map[string]string{"older-than": "3d"}))
-		grOK(e, r)
+		r := e.run(applied("older-than", "3d"))
+		e.ok(r)
 		e.expectRemaining(keep)
 		e.expectPullable()
 		grDeleted(e, r, len(all))
@@ -203,14 +136,14 @@ func TestE2EGraphNestedIndex(t *testing.T) {
 	t.Run("inner index with its own tag survives its outer", func(t *testing.T) {
 		t.Parallel()
 		e := newE2E(t, "acme", "app", true)
-		inner1, ch1 := grMultiArch(e, "inner", grPlatforms, true)
-		inner2, ch2 := grMultiArch(e, "", []string{"linux/s390x"}, false)
+		inner1, ch1 := e.multiArch("inner", twoPlatforms, true)
+		inner2, ch2 := e.multiArch("", []string{"linux/s390x"}, false)
 		outer := e.must(e.push.Index("", []string{inner1, inner2}))
 		for _, d := range append([]string{outer, inner1, inner2}, append(ch1, ch2...)...) {
-			e.age(d, 20*grDays)
+			e.age(d, 20*day)
 		}
-		r := e.run(grApply(map[string]string{"older-than": "3d"}))
-		grOK(e, r)
+		r := e.run(applied("older-than", "3d"))
+		e.ok(r)
 		e.expectRemaining(append([]string{inner1}, ch1...)...)
 		e.expectPullable()
 		grDeleted(e, r, 2+len(ch2))
@@ -218,13 +151,13 @@ func TestE2EGraphNestedIndex(t *testing.T) {
 	t.Run("inner index shared with a tagged outer is kept", func(t *testing.T) {
 		t.Parallel()
 		e := newE2E(t, "acme", "app", true)
-		inner1, ch1 := grMultiArch(e, "", grPlatforms, false)
-		inner2, ch2 := grMultiArch(e, "", []string{"linux/s390x"}, false)
+		inner1, ch1 := e.multiArch("", twoPlatforms, false)
+		inner2, ch2 := e.multiArch("", []string{"linux/s390x"}, false)
 		tagged := e.must(e.push.Index("v1", []string{inner1}))
 		old := e.must(e.push.Index("", []string{inner1, inner2}))
-		e.age(old, 10*grDays)
-		r := e.run(grApply(map[string]string{"older-than": "3d"}))
-		grOK(e, r)
+		e.age(old, 10*day)
+		r := e.run(applied("older-than", "3d"))
+		e.ok(r)
 		e.expectRemaining(append([]string{tagged, inner1}, ch1...)...)
 		e.expectPullable()
 		_ = ch2
@@ -234,15 +167,13 @@ func TestE2EGraphNestedIndex(t *testing.T) {
 func TestE2EGraphTaggedPlatformChild(t *testing.T) {
 	t.Parallel()
 	e := newE2E(t, "acme", "app", true)
-	idx, ch := grMultiArch(e, "", grPlatforms, true)
-	if err := e.push.Tag(ch[0], "amd64-only"); err != nil {
-		t.Fatal(err)
-	}
+	idx, ch := e.multiArch("", twoPlatforms, true)
+	e.tag(ch[0], "amd64-only")
 	for _, d := range append([]string{idx}, ch...) {
-		e.age(d, 10*grDays)
+		e.age(d, 10*day)
 	}
-	r := e.run(grApply(map[string]string{"older-than": "3d"}))
-	grOK(e, r)
+	r := e.run(applied("older-than", "3d"))
+	e.ok(r)
 	// ch[0] keeps its own tag; the other platform and both attestations go.
 	e.expectRemaining(ch[0])
 	e.expectPullable()
@@ -262,18 +193,18 @@ func TestE2EGraphCosign(t *testing.T) {
 	oldAtt := e.must(e.push.CosignAttestation(old))
 	// A kept multi-arch index with a signature on one platform digest and
 	// one on the index.
-	idx, ch := grMultiArch(e, "v2", grPlatforms, true)
+	idx, ch := e.multiArch("v2", twoPlatforms, true)
 	platSig := e.must(e.push.CosignSignature(ch[1]))
 	idxSig := e.must(e.push.CosignSignature(idx))
 	// A deleted multi-arch index with a signature on a platform digest.
-	idx2, ch2 := grMultiArch(e, "", grPlatforms, false)
+	idx2, ch2 := e.multiArch("", twoPlatforms, false)
 	platSig2 := e.must(e.push.CosignSignature(ch2[0]))
 	for _, d := range []string{img, sig, att, old, oldSig, oldAtt, idx, idx2, platSig, platSig2, idxSig} {
-		e.age(d, 10*grDays)
+		e.age(d, 10*day)
 	}
 
-	r := e.run(grApply(map[string]string{"older-than": "3d"}))
-	grOK(e, r)
+	r := e.run(applied("older-than", "3d"))
+	e.ok(r)
 	want := []string{img, sig, att, idx, platSig, idxSig}
 	e.expectRemaining(append(want, ch...)...)
 	e.expectPullable()
@@ -301,17 +232,17 @@ func TestE2EGraphSigstoreBundleReferrer(t *testing.T) {
 			t.Parallel()
 			e := newE2E(t, "acme", "app", true)
 			keep := e.must(e.push.Image("keep"))
-			idx, ch := grMultiArch(e, tc.tag, grPlatforms, true)
+			idx, ch := e.multiArch(tc.tag, twoPlatforms, true)
 			bundle := e.must(e.push.Referrer(idx, fakeghcr.SigstoreBundle))
 			fallback := grFallback(e, idx)
 			if fallback == bundle {
 				t.Fatal("the fallback index is the bundle itself")
 			}
 			for _, d := range []string{idx, bundle, fallback} {
-				e.age(d, 10*grDays)
+				e.age(d, 10*day)
 			}
-			r := e.run(grApply(map[string]string{"older-than": "3d"}))
-			grOK(e, r)
+			r := e.run(applied("older-than", "3d"))
+			e.ok(r)
 			if tc.tag != "" {
 				e.expectRemaining(append([]string{keep, idx, bundle, fallback}, ch...)...)
 				grDeleted(e, r, 0)
@@ -338,7 +269,7 @@ func TestE2EGraphSecondReferrerLeavesOldFallback(t *testing.T) {
 			t.Parallel()
 			e := newE2E(t, "acme", "app", true)
 			keep := e.must(e.push.Image("keep"))
-			idx, ch := grMultiArch(e, tc.tag, grPlatforms, true)
+			idx, ch := e.multiArch(tc.tag, twoPlatforms, true)
 			bundle := e.must(e.push.Referrer(idx, fakeghcr.SigstoreBundle))
 			oldFallback := grFallback(e, idx)
 			sbom := e.must(e.push.Referrer(idx, "application/spdx+json"))
@@ -346,14 +277,14 @@ func TestE2EGraphSecondReferrerLeavesOldFallback(t *testing.T) {
 			if fallback == oldFallback {
 				t.Fatal("the second referrer did not move the fallback tag")
 			}
-			if v := grLive(e, oldFallback); len(v.Tags) != 0 {
+			if v := e.version(oldFallback); len(v.Tags) != 0 {
 				t.Fatalf("the previous fallback index still has tags %v", v.Tags)
 			}
 			for _, d := range append([]string{idx, bundle, oldFallback, sbom, fallback}, ch...) {
-				e.age(d, 10*grDays)
+				e.age(d, 10*day)
 			}
-			r := e.run(grApply(map[string]string{"older-than": "3d"}))
-			grOK(e, r)
+			r := e.run(applied("older-than", "3d"))
+			e.ok(r)
 			if tc.tag != "" {
 				e.expectRemaining(append([]string{keep, idx, bundle, sbom, fallback}, ch...)...)
 				grDeleted(e, r, 1)
@@ -375,12 +306,12 @@ func TestE2EGraphUntaggedSubjectReferrer(t *testing.T) {
 		img := e.must(e.push.Image("v1"))
 		ref := e.must(e.push.Referrer(img, sbom))
 		fallback := grFallback(e, img)
-		if v := grLive(e, ref); len(v.Tags) != 0 {
+		if v := e.version(ref); len(v.Tags) != 0 {
 			t.Errorf("the referrer has tags %v, want none", v.Tags)
 		}
 		e.expectRemaining(img, ref, fallback)
-		r := e.run(grApply(nil))
-		grOK(e, r)
+		r := e.run(applied())
+		e.ok(r)
 		e.expectRemaining(img, ref, fallback)
 		e.expectPullable()
 	})
@@ -394,13 +325,13 @@ func TestE2EGraphUntaggedSubjectReferrer(t *testing.T) {
 			t.Parallel()
 			e := newE2E(t, "acme", "app", true)
 			keep := e.must(e.push.Image("keep"))
-			idx, ch := grMultiArch(e, tc.tag, grPlatforms, false)
+			idx, ch := e.multiArch(tc.tag, twoPlatforms, false)
 			ref := e.must(e.push.Referrer(idx, sbom))
-			grRESTDelete(e, grFallback(e, idx), true)
-			e.age(idx, 10*grDays)
-			e.age(ref, 10*grDays)
-			r := e.run(grApply(map[string]string{"older-than": "3d"}))
-			grOK(e, r)
+			e.restDelete(grFallback(e, idx))
+			e.age(idx, 10*day)
+			e.age(ref, 10*day)
+			r := e.run(applied("older-than", "3d"))
+			e.ok(r)
 			if tc.tag != "" {
 				e.expectRemaining(append([]string{keep, idx, ref}, ch...)...)
 			} else {
@@ -432,23 +363,23 @@ func TestE2EGraphBrokenImages(t *testing.T) {
 		f := fixture{e: e}
 		f.keep = e.must(e.push.Image("keep"))
 		var gch, pch []string
-		f.ghost, gch = grMultiArch(e, "ghost", grPlatforms, false)
-		f.partial, pch = grMultiArch(e, "partial", grPlatforms, false)
+		f.ghost, gch = e.multiArch("ghost", twoPlatforms, false)
+		f.partial, pch = e.multiArch("partial", twoPlatforms, false)
 		for _, d := range gch {
-			grRESTDelete(e, d, true)
+			e.restDelete(d)
 		}
-		grRESTDelete(e, pch[0], true)
+		e.restDelete(pch[0])
 		f.partialLeft = pch[1:]
 		f.stray = e.must(e.push.Image(""))
-		e.age(f.stray, 10*grDays)
+		e.age(f.stray, 10*day)
 		return f
 	}
 	t.Run("switches off: kept, with warnings", func(t *testing.T) {
 		t.Parallel()
 		f := build(t)
 		e := f.e
-		r := e.run(grApply(map[string]string{"delete-ghost-images": "false", "delete-partial-images": "false", "delete-untagged": "false"}))
-		grOK(e, r)
+		r := e.run(applied("delete-ghost-images", "false", "delete-partial-images", "false", "delete-untagged", "false"))
+		e.ok(r)
 		e.expectRemaining(append([]string{f.keep, f.ghost, f.partial, f.stray}, f.partialLeft...)...)
 		for _, w := range []string{"ghost image", "partial image", "manifest unknown"} {
 			if !strings.Contains(r.summary, w) {
@@ -464,8 +395,8 @@ func TestE2EGraphBrokenImages(t *testing.T) {
 		f := build(t)
 		e := f.e
 		// delete-ghost-images turns delete-untagged's default off: the stray stays.
-		r := e.run(grApply(map[string]string{"delete-ghost-images": "true"}))
-		grOK(e, r)
+		r := e.run(applied("delete-ghost-images", "true"))
+		e.ok(r)
 		e.expectRemaining(append([]string{f.keep, f.partial, f.stray}, f.partialLeft...)...)
 		if !strings.Contains(r.summary, "ghost image") {
 			t.Errorf("summary does not mention the ghost image:\n%s", r.summary)
@@ -476,8 +407,8 @@ func TestE2EGraphBrokenImages(t *testing.T) {
 		t.Parallel()
 		f := build(t)
 		e := f.e
-		r := e.run(grApply(map[string]string{"delete-partial-images": "true"}))
-		grOK(e, r)
+		r := e.run(applied("delete-partial-images", "true"))
+		e.ok(r)
 		e.expectRemaining(f.keep, f.ghost, f.stray)
 		grDeleted(e, r, 1+len(f.partialLeft))
 	})
@@ -485,8 +416,8 @@ func TestE2EGraphBrokenImages(t *testing.T) {
 		t.Parallel()
 		f := build(t)
 		e := f.e
-		r := e.run(grApply(map[string]string{"delete-ghost-images": "true", "delete-partial-images": "true", "delete-untagged": "true"}))
-		grOK(e, r)
+		r := e.run(applied("delete-ghost-images", "true", "delete-partial-images", "true", "delete-untagged", "true"))
+		e.ok(r)
 		e.expectRemaining(f.keep)
 		e.expectPullable()
 	})
@@ -506,11 +437,11 @@ func TestE2EGraphOrphanedReferrer(t *testing.T) {
 			subject2 := e.must(e.push.Image(""))
 			bundle := e.must(e.push.Referrer(subject2, fakeghcr.SigstoreBundle))
 			fallback := grFallback(e, subject2)
-			grRESTDelete(e, subject, true)
-			grRESTDelete(e, subject2, true)
-			e.age(sig, 10*grDays)
-			r := e.run(grApply(map[string]string{"delete-orphaned-images": strconv.FormatBool(on)}))
-			grOK(e, r)
+			e.restDelete(subject)
+			e.restDelete(subject2)
+			e.age(sig, 10*day)
+			r := e.run(applied("delete-orphaned-images", strconv.FormatBool(on)))
+			e.ok(r)
 			if on {
 				e.expectRemaining(keep, keptSig)
 				grDeleted(e, r, 3)
@@ -528,8 +459,8 @@ func TestE2EGraphRefusals(t *testing.T) {
 	t.Run("last tagged version", func(t *testing.T) {
 		t.Parallel()
 		e := newE2E(t, "acme", "app", true)
-		idx, ch := grMultiArch(e, "v1", grPlatforms, true)
-		r := e.run(grApply(map[string]string{"delete-tags": "v1"}))
+		idx, ch := e.multiArch("v1", twoPlatforms, true)
+		r := e.run(applied("delete-tags", "v1"))
 		if r.err != nil {
 			t.Fatalf("a refusal failed the run: %v", r.err)
 		}
@@ -551,16 +482,16 @@ func TestE2EGraphRefusals(t *testing.T) {
 		t.Parallel()
 		e := newE2E(t, "acme", "app", true)
 		keep := e.must(e.push.Image("keep"))
-		popular, ch := grMultiArch(e, "", grPlatforms, false)
+		popular, ch := e.multiArch("", twoPlatforms, false)
 		// The signature points at the index, so it is deleted before the
 		// index is tried (deletion order), refusal or not.
 		sig := e.must(e.push.CosignSignature(popular))
 		other := e.must(e.push.Image(""))
-		e.age(popular, 10*grDays)
-		e.age(other, 10*grDays)
+		e.age(popular, 10*day)
+		e.age(other, 10*day)
 		e.srv.SetPublicDownloads(e.owner, e.pkg, popular, 6000)
 		_ = sig
-		r := e.run(grApply(map[string]string{"older-than": "3d"}))
+		r := e.run(applied("older-than", "3d"))
 		if r.err != nil {
 			t.Fatalf("a refusal failed the run: %v", r.err)
 		}
@@ -580,18 +511,16 @@ func TestE2EGraphRefusals(t *testing.T) {
 func TestE2EGraphDeletionOrderFailure(t *testing.T) {
 	t.Parallel()
 	e := newE2E(t, "acme", "app", true)
-	keepIdx, keepCh := grMultiArch(e, "v1", grPlatforms, true)
-	idx, ch := grMultiArch(e, "", grPlatforms, true)
+	keepIdx, keepCh := e.multiArch("v1", twoPlatforms, true)
+	idx, ch := e.multiArch("", twoPlatforms, true)
 	sig := e.must(e.push.CosignSignature(idx))
 	// Children are as old as their index, so that once the index is gone
 	// they are old untagged images for the next run.
 	for _, d := range append([]string{idx, sig}, ch...) {
-		e.age(d, 10*grDays)
+		e.age(d, 10*day)
 	}
-	in := map[string]string{"older-than": "3d"}
-
-	dry := e.run(in)
-	grOK(e, dry)
+	dry := e.run(inputsOf("older-than", "3d"))
+	e.ok(dry)
 	plan := dry.report.Packages[0].Plan
 	if len(plan.Delete) != 2+len(ch) {
 		t.Fatalf("dry run plans %d deletions, want %d", len(plan.Delete), 2+len(ch))
@@ -618,7 +547,7 @@ func TestE2EGraphDeletionOrderFailure(t *testing.T) {
 	})
 
 	start := time.Now()
-	r := e.run(grApply(in))
+	r := e.run(applied("older-than", "3d"))
 	if time.Since(start) > 2*time.Second {
 		t.Errorf("the failing run took %v: was the 403 retried?", time.Since(start))
 	}
@@ -628,11 +557,11 @@ func TestE2EGraphDeletionOrderFailure(t *testing.T) {
 	e.srv.SetFault(nil)
 
 	// Same plan as the dry run; the first two went, the rest is left.
-	applied := r.report.Packages[0].Result.Applied
+	outcomes := r.report.Packages[0].Result.Applied
 	var want []string
 	want = append(want, keepIdx)
 	want = append(want, keepCh...)
-	for i, a := range applied {
+	for i, a := range outcomes {
 		if a.Digest != plan.Delete[i].Digest {
 			t.Fatalf("run %d deletes %s, dry run planned %s", i, a.Digest, plan.Delete[i].Digest)
 		}
@@ -678,8 +607,8 @@ func TestE2EGraphDeletionOrderFailure(t *testing.T) {
 	}
 
 	// Nothing left behind is broken, and a second run finishes the job.
-	again := e.run(grApply(in))
-	grOK(e, again)
+	again := e.run(applied("older-than", "3d"))
+	e.ok(again)
 	if b := again.report.Packages[0].Plan.Broken; len(b) != 0 {
 		t.Errorf("broken images after the failed run: %+v", b)
 	}
@@ -692,10 +621,10 @@ func TestE2EGraphHelm(t *testing.T) {
 	e := newE2E(t, "acme", "chart", true)
 	chart := e.must(e.push.Helm("1.0.0"))
 	old := e.must(e.push.Helm(""))
-	e.age(chart, 30*grDays)
-	e.age(old, 10*grDays)
-	r := e.run(grApply(map[string]string{"older-than": "3d"}))
-	grOK(e, r)
+	e.age(chart, 30*day)
+	e.age(old, 10*day)
+	r := e.run(applied("older-than", "3d"))
+	e.ok(r)
 	e.expectRemaining(chart)
 	e.expectPullable()
 	grDeleted(e, r, 1)
@@ -717,14 +646,12 @@ func TestE2EGraphTaggedReferrerOfOldSubject(t *testing.T) {
 	subject := e.must(e.push.Image(""))
 	ref := e.must(e.push.Referrer(subject, "application/spdx+json"))
 	fallback := grFallback(e, subject)
-	if err := e.push.Tag(ref, "sbom-latest"); err != nil {
-		t.Fatal(err)
-	}
+	e.tag(ref, "sbom-latest")
 	for _, d := range []string{subject, ref, fallback} {
-		e.age(d, 10*grDays)
+		e.age(d, 10*day)
 	}
-	r := e.run(grApply(map[string]string{"older-than": "3d"}))
-	grOK(e, r)
+	r := e.run(applied("older-than", "3d"))
+	e.ok(r)
 	e.expectRemaining(keep, subject, ref, fallback)
 	e.expectPullable()
 	if n := len(r.report.Packages[0].Plan.Delete); n != 0 {

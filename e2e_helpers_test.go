@@ -3,6 +3,9 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
+	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
@@ -27,12 +30,17 @@ var testNow = time.Date(2026, 11, 20, 12, 0, 0, 0, time.UTC)
 
 const testToken = "ghp_e2eTestToken0123456789"
 
+const day = 24 * time.Hour
+
+var twoPlatforms = []string{"linux/amd64", "linux/arm64"}
+
 // e2e is one fake GHCR with one owner, and the action run against it.
 type e2e struct {
 	t     *testing.T
 	srv   *fakeghcr.Server
 	owner string
 	pkg   string
+	org   bool // owner is an organization: its REST paths start /orgs, not /users
 	push  *fakeghcr.Pusher
 }
 
@@ -47,7 +55,7 @@ func newE2E(t *testing.T, owner, pkg string, org bool, opts ...fakeghcr.Option) 
 	} else {
 		srv.AddUser(owner)
 	}
-	return &e2e{t: t, srv: srv, owner: owner, pkg: pkg, push: srv.Pusher(owner, pkg)}
+	return &e2e{t: t, srv: srv, owner: owner, pkg: pkg, org: org, push: srv.Pusher(owner, pkg)}
 }
 
 // must fails the test on a push error and returns the digest.
@@ -62,6 +70,105 @@ func (e *e2e) must(d string, err error) string {
 // age backdates a version to testNow - d.
 func (e *e2e) age(digest string, d time.Duration) {
 	e.srv.SetUpdated(e.owner, e.pkg, digest, testNow.Add(-d))
+}
+
+// image pushes a single-arch image (tag "" pushes by digest only) and
+// backdates it.
+func (e *e2e) image(tag string, age time.Duration) string {
+	e.t.Helper()
+	d := e.must(e.push.Image(tag))
+	e.age(d, age)
+	return d
+}
+
+// multiArch pushes a multi-arch index (tag "" pushes by digest only) over
+// platforms, failing the test on error; it returns the index and its children.
+func (e *e2e) multiArch(tag string, platforms []string, attest bool) (string, []string) {
+	e.t.Helper()
+	idx, children, err := e.push.MultiArch(tag, platforms, attest)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return idx, children
+}
+
+// multi pushes a two-platform multi-arch index (tag "" pushes by digest
+// only) with the index aged idxAge and its children aged childAge; it returns
+// the index and its children.
+func (e *e2e) multi(tag string, attest bool, idxAge, childAge time.Duration) (string, []string) {
+	e.t.Helper()
+	idx, children := e.multiArch(tag, twoPlatforms, attest)
+	e.age(idx, idxAge)
+	for _, c := range children {
+		e.age(c, childAge)
+	}
+	return idx, children
+}
+
+// tag points tag at digest, failing the test on error.
+func (e *e2e) tag(digest, tag string) {
+	e.t.Helper()
+	if err := e.push.Tag(digest, tag); err != nil {
+		e.t.Fatal(err)
+	}
+}
+
+// version is the active version holding digest.
+func (e *e2e) version(digest string) fakeghcr.Version {
+	e.t.Helper()
+	for _, v := range e.srv.Versions(e.owner, e.pkg) {
+		if v.Digest == digest && !v.Deleted {
+			return v
+		}
+	}
+	e.t.Fatalf("no active version with digest %s", digest)
+	return fakeghcr.Version{}
+}
+
+// deleteVersion sends the Packages REST API's DELETE of version id through c
+// and returns the (closed) response.
+func (e *e2e) deleteVersion(c *http.Client, id int64) *http.Response {
+	e.t.Helper()
+	prefix := "users"
+	if e.org {
+		prefix = "orgs"
+	}
+	u := fmt.Sprintf("%s/%s/%s/packages/container/%s/versions/%d", e.srv.URL(), prefix, e.owner, url.PathEscape(e.pkg), id)
+	req, err := http.NewRequest(http.MethodDelete, u, nil)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+testToken)
+	resp, err := c.Do(req)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp
+}
+
+// restDelete deletes the active version holding digest through the Packages
+// REST API, as someone clicking "delete" in the UI would, leaving whatever
+// pointed at it broken.
+func (e *e2e) restDelete(digest string) {
+	e.t.Helper()
+	if resp := e.deleteVersion(http.DefaultClient, e.version(digest).ID); resp.StatusCode != http.StatusNoContent {
+		e.t.Fatalf("REST delete of %s: %s", digest, resp.Status)
+	}
+}
+
+// inputsOf makes inputs from key, value pairs.
+func inputsOf(kv ...string) map[string]string {
+	in := map[string]string{}
+	for i := 0; i+1 < len(kv); i += 2 {
+		in[kv[i]] = kv[i+1]
+	}
+	return in
+}
+
+// applied is inputsOf with dry-run false: the action's default is a dry run.
+func applied(kv ...string) map[string]string {
+	return inputsOf(append([]string{"dry-run", "false"}, kv...)...)
 }
 
 // runResult is what one run of the action left behind.
@@ -112,6 +219,40 @@ func (e *e2e) run(inputs map[string]string) runResult {
 		e.t.Fatal("the token was printed")
 	}
 	return runResult{report: report, err: err, summary: string(summary), outputs: parseOutputs(string(out)), log: log.String(), plan: plan}
+}
+
+// ok fails the test when the run failed.
+func (e *e2e) ok(r runResult) {
+	e.t.Helper()
+	if r.err != nil {
+		e.t.Fatalf("run failed: %v\nsummary:\n%s\nlog:\n%s", r.err, r.summary, r.log)
+	}
+}
+
+// expectSummary asserts that the step summary contains every phrase.
+func expectSummary(t *testing.T, r runResult, phrases ...string) {
+	t.Helper()
+	for _, p := range phrases {
+		if !strings.Contains(r.summary, p) {
+			t.Errorf("summary lacks %q:\n%s", p, r.summary)
+		}
+	}
+}
+
+// flat joins digests and digest lists.
+func flat(parts ...any) []string {
+	var out []string
+	for _, p := range parts {
+		switch v := p.(type) {
+		case string:
+			out = append(out, v)
+		case []string:
+			out = append(out, v...)
+		default:
+			panic("flat: bad part")
+		}
+	}
+	return out
 }
 
 // parseOutputs reads GITHUB_OUTPUT's heredoc format.
@@ -165,15 +306,22 @@ func minus(a, b []string) []string {
 	return out
 }
 
-// expectPullable asserts that every tag left in the package pulls
-// completely: its manifest and, recursively, every manifest it lists.
-func (e *e2e) expectPullable() {
+// repo is the package's repository in the fake's registry and the option
+// that authenticates to it.
+func (e *e2e) repo() (name.Repository, remote.Option) {
 	e.t.Helper()
 	repo, err := name.NewRepository(e.srv.Registry()+"/"+strings.ToLower(e.owner)+"/"+e.pkg, name.Insecure)
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	auth := remote.WithAuth(&authn.Basic{Username: "x", Password: testToken})
+	return repo, remote.WithAuth(&authn.Basic{Username: "x", Password: testToken})
+}
+
+// expectPullable asserts that every tag left in the package pulls
+// completely: its manifest and, recursively, every manifest it lists.
+func (e *e2e) expectPullable() {
+	e.t.Helper()
+	repo, auth := e.repo()
 	tags, err := remote.List(repo, auth)
 	if err != nil {
 		e.t.Fatalf("listing tags: %v", err)

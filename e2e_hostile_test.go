@@ -129,7 +129,7 @@ func hoAccepted(t *testing.T, status int, what string) {
 
 func TestE2EHostileData(t *testing.T) {
 	t.Parallel()
-	untagged := map[string]string{"dry-run": "false", "delete-untagged": "true"}
+	untagged := applied("delete-untagged", "true")
 	rows := []hoRow{
 		{
 			name: "malformed JSON",
@@ -212,11 +212,8 @@ func TestE2EHostileData(t *testing.T) {
 		{
 			name: "index with a child missing from the package",
 			setup: func(t *testing.T, e *e2e, f hoFixture) hoSetup {
-				idx, children, err := e.push.MultiArch("multi", []string{"linux/amd64", "linux/arm64"}, false)
-				if err != nil {
-					t.Fatal(err)
-				}
-				ptRESTDelete(t, e, hoID(t, e, children[1]))
+				idx, children := e.multiArch("multi", twoPlatforms, false)
+				e.restDelete(children[1])
 				e.age(idx, 30*24*time.Hour)
 				return hoSetup{deleted: []string{f.bait}}
 			},
@@ -224,13 +221,10 @@ func TestE2EHostileData(t *testing.T) {
 		},
 		{
 			name:   "index whose every child is missing, delete-ghost-images",
-			inputs: map[string]string{"dry-run": "false", "delete-untagged": "true", "delete-ghost-images": "true"},
+			inputs: applied("delete-untagged", "true", "delete-ghost-images", "true"),
 			setup: func(t *testing.T, e *e2e, f hoFixture) hoSetup {
-				idx, children, err := e.push.MultiArch("ghost", []string{"linux/amd64"}, false)
-				if err != nil {
-					t.Fatal(err)
-				}
-				ptRESTDelete(t, e, hoID(t, e, children[0]))
+				idx, children := e.multiArch("ghost", []string{"linux/amd64"}, false)
+				e.restDelete(children[0])
 				return hoSetup{deleted: []string{f.bait, idx}}
 			},
 			wantLog: "ghost image",
@@ -282,7 +276,7 @@ func TestE2EHostileData(t *testing.T) {
 		},
 		{
 			name:   "tags at the 128-character limit",
-			inputs: map[string]string{"dry-run": "false", "delete-tags": "pr-*"},
+			inputs: applied("delete-tags", "pr-*"),
 			setup: func(t *testing.T, e *e2e, f hoFixture) hoSetup {
 				pr := "pr-" + strings.Repeat("a", 125)
 				main := "main-" + strings.Repeat("b", 123)
@@ -308,7 +302,7 @@ func TestE2EHostileData(t *testing.T) {
 				// GitHub (and the fake) refuse to delete the last tagged
 				// version, but not the last untagged one.
 				d := e.must(e.push.Image(""))
-				ptRESTDelete(t, e, hoID(t, e, d))
+				e.restDelete(d)
 				if n := len(e.remaining()); n != 0 {
 					t.Fatalf("%d versions left", n)
 				}
@@ -320,9 +314,7 @@ func TestE2EHostileData(t *testing.T) {
 			setup: func(t *testing.T, e *e2e, f hoFixture) hoSetup {
 				a, b := e.must(e.push.Image("")), e.must(e.push.Image(""))
 				for _, p := range [][2]string{{a, b}, {b, a}} {
-					if err := e.push.Tag(p[0], strings.Replace(p[1], ":", "-", 1)+".sig"); err != nil {
-						t.Fatal(err)
-					}
+					e.tag(p[0], strings.Replace(p[1], ":", "-", 1)+".sig")
 				}
 				e.age(a, 30*24*time.Hour)
 				e.age(b, 30*24*time.Hour)
@@ -335,12 +327,10 @@ func TestE2EHostileData(t *testing.T) {
 		},
 		{
 			name:   "a signature that names itself",
-			inputs: map[string]string{"dry-run": "false", "delete-untagged": "false"},
+			inputs: applied("delete-untagged", "false"),
 			setup: func(t *testing.T, e *e2e, f hoFixture) hoSetup {
 				a := e.must(e.push.Image(""))
-				if err := e.push.Tag(a, strings.Replace(a, ":", "-", 1)+".sig"); err != nil {
-					t.Fatal(err)
-				}
+				e.tag(a, strings.Replace(a, ":", "-", 1)+".sig")
 				// No rule deletes anything: nothing may go.
 				return hoSetup{}
 			},
@@ -402,9 +392,7 @@ func TestE2EHostileData(t *testing.T) {
 				e.expectRemaining(before...)
 				return
 			}
-			if r.err != nil {
-				t.Fatalf("run failed: %v\nlog:\n%s", r.err, r.log)
-			}
+			e.ok(r)
 			e.expectRemaining(minus(before, s.deleted)...)
 			if deletes != len(s.deleted) {
 				t.Errorf("%d DELETEs, want %d", deletes, len(s.deleted))
@@ -420,16 +408,4 @@ func TestE2EHostileData(t *testing.T) {
 func hoIndex(child string) []byte {
 	return fmt.Appendf(nil, `{"schemaVersion":2,"mediaType":%q,"manifests":[{"mediaType":%q,"digest":%q,"size":100,"platform":{"os":"linux","architecture":"amd64"}}]}`,
 		hoOCIIndex, hoOCIManifest, child)
-}
-
-// hoID is the id of the active version holding digest.
-func hoID(t *testing.T, e *e2e, digest string) int64 {
-	t.Helper()
-	for _, v := range e.srv.Versions(e.owner, e.pkg) {
-		if v.Digest == digest && !v.Deleted {
-			return v.ID
-		}
-	}
-	t.Fatalf("no active version %s", digest)
-	return 0
 }

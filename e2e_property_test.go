@@ -6,7 +6,6 @@ import (
 	"maps"
 	"math/rand"
 	"net/http"
-	"net/url"
 	"path"
 	"slices"
 	"sort"
@@ -31,8 +30,6 @@ import (
 // them itself. Its selection rules are a re-statement of README "How the
 // rules combine" (and retention/plan.go's details, such as the order in which
 // exclude-tags, parents and subjects are checked).
-
-const ptDay = 24 * time.Hour
 
 // ptSeedHeader is the header fakeghcr's own Pusher sets on its requests: the
 // fake serves them without injected faults or statistics. The test uses it
@@ -161,7 +158,7 @@ type ptPolicy struct {
 
 func ptRandomPolicy(rng *rand.Rand) ptPolicy {
 	pick := func(xs ...string) string { return xs[rng.Intn(len(xs))] }
-	in := map[string]string{"dry-run": "false", "exclude-tags": "anchor"}
+	in := applied("exclude-tags", "anchor")
 	p := ptPolicy{keepNTagged: -1, keepNUntagged: -1}
 	if rng.Intn(4) == 0 {
 		in["exclude-tags"] = "anchor,keep-*"
@@ -179,9 +176,9 @@ func ptRandomPolicy(rng *rand.Rand) ptPolicy {
 	}
 	switch rng.Intn(5) {
 	case 0:
-		in["older-than"], p.olderThan = "3d", 3*ptDay
+		in["older-than"], p.olderThan = "3d", 3*day
 	case 1:
-		in["older-than"], p.olderThan = "10d", 10*ptDay
+		in["older-than"], p.olderThan = "10d", 10*day
 	}
 	for _, sw := range []struct {
 		input string
@@ -483,22 +480,11 @@ func (g *ptGen) step() {
 	}
 }
 
-// ptRESTDelete deletes a version through the Packages API, as a user would
-// in the UI, leaving whatever pointed at it broken.
+// ptRESTDelete is e.restDelete by version id through ptHTTP, so that
+// seeding deletions meet no injected faults.
 func ptRESTDelete(t *testing.T, e *e2e, id int64) {
 	t.Helper()
-	u := fmt.Sprintf("%s/orgs/%s/packages/container/%s/versions/%d", e.srv.URL(), e.owner, url.PathEscape(e.pkg), id)
-	req, err := http.NewRequest(http.MethodDelete, u, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Authorization", "Bearer "+testToken)
-	resp, err := ptHTTP.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusNoContent {
+	if resp := e.deleteVersion(ptHTTP, id); resp.StatusCode != http.StatusNoContent {
 		t.Fatalf("seeding: REST delete of version %d: %s", id, resp.Status)
 	}
 }
@@ -528,7 +514,7 @@ func ptBuild(t *testing.T, e *e2e, rng *rand.Rand, steps int) {
 	ages := []int{0, 1, 2, 4, 7, 15, 40, 90}
 	for _, v := range e.srv.Versions(e.owner, e.pkg) {
 		if !v.Deleted {
-			e.age(v.Digest, time.Duration(ages[rng.Intn(len(ages))])*ptDay)
+			e.age(v.Digest, time.Duration(ages[rng.Intn(len(ages))])*day)
 		}
 	}
 }
@@ -731,9 +717,7 @@ func ptCase(t *testing.T, seed int64, steps int, faults bool) {
 		t.Logf("seed %d: the run failed under faults (allowed; checked that nothing kept broke): %v", seed, r.err)
 		return
 	}
-	if r.err != nil {
-		t.Fatalf("run failed: %v\nlog:\n%s", r.err, r.log)
-	}
+	e.ok(r)
 	// The run succeeded: it did exactly what the reference says.
 	if !ptSameSet(gotDeleted, wantDeleted) {
 		t.Errorf("deleted\n %v\nreference\n %v", ptKeys(gotDeleted), ptKeys(wantDeleted))
@@ -848,17 +832,15 @@ func TestE2EPropertyWavesKeepRoots(t *testing.T) {
 		inner := e.must(e.push.Index("", []string{child}))
 		outer := e.must(e.push.Index("", []string{inner}))
 		for _, d := range []string{child, inner, outer} {
-			e.age(d, 30*ptDay)
+			e.age(d, 30*day)
 		}
 		before := ptSnapshot(t, e)
 		want, _ := ptReference(before, ptPolicy{deleteUntagged: true, keepNTagged: -1, keepNUntagged: -1}, testNow)
 		if !ptSameSet(want, map[string]bool{inner: true, outer: true}) {
 			t.Fatalf("reference deletes %v", ptKeys(want))
 		}
-		r := ptRun(t, e, map[string]string{"dry-run": "false", "delete-untagged": "true"})
-		if r.err != nil {
-			t.Fatalf("run failed: %v\n%s", r.err, r.log)
-		}
+		r := ptRun(t, e, applied("delete-untagged", "true"))
+		e.ok(r)
 		if !slices.Contains(e.remaining(), child) {
 			t.Fatal("BUG: the tagged child was deleted. Compute keeps it (a child with its own tag is a root), but " +
 				"retention.Sweep, which re-plans between deletion waves, treats every unplanned version that has a " +
@@ -874,20 +856,15 @@ func TestE2EPropertyWavesKeepRoots(t *testing.T) {
 		e.must(e.push.Image("anchor"))
 		subject := e.must(e.push.Image("signed"))
 		sig := e.must(e.push.CosignSignature(subject))
-		ptRESTDelete(t, e, hoID(t, e, subject))
+		ptRESTDelete(t, e, e.version(subject).ID)
 		// An untagged multi-arch image to delete: its index goes in wave
 		// 1, its children after a re-plan.
-		idx, children, err := e.push.MultiArch("", []string{"linux/amd64"}, false)
-		if err != nil {
-			t.Fatal(err)
-		}
+		idx, children := e.multiArch("", []string{"linux/amd64"}, false)
 		for _, d := range append([]string{sig, idx}, children...) {
-			e.age(d, 30*ptDay)
+			e.age(d, 30*day)
 		}
-		r := ptRun(t, e, map[string]string{"dry-run": "false", "delete-untagged": "true"})
-		if r.err != nil {
-			t.Fatalf("run failed: %v\n%s", r.err, r.log)
-		}
+		r := ptRun(t, e, applied("delete-untagged", "true"))
+		e.ok(r)
 		if !slices.Contains(e.remaining(), sig) {
 			t.Fatal("BUG: the orphaned signature was deleted although delete-orphaned-images is off. Compute keeps " +
 				"it as a root, but retention.Sweep (between deletion waves) skips every unplanned version with a " +

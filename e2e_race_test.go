@@ -29,21 +29,13 @@ func TestE2ERaceNewIndexReusesAPlannedChild(t *testing.T) {
 	t.Parallel()
 	e := newE2E(t, "acme", "app", true)
 	keep := e.must(e.push.Image("v1"))
-	old, children, err := e.push.MultiArch("", []string{"linux/amd64", "linux/arm64"}, true)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, d := range append([]string{old}, children...) {
-		e.age(d, 10*24*time.Hour)
-	}
+	_, children := e.multi("", true, 10*day, 10*day)
 	var fresh string
 	e.onFirstDelete(func() {
 		fresh = e.must(e.push.Index("v2", children[:1])) // reuses the amd64 image
 	})
-	r := e.run(map[string]string{"dry-run": "false"})
-	if r.err != nil {
-		t.Fatalf("run: %v\n%s", r.err, r.log)
-	}
+	r := e.run(applied())
+	e.ok(r)
 	e.expectRemaining(keep, fresh, children[0])
 	e.expectPullable()
 	if !strings.Contains(r.summary, "kept now: platform") {
@@ -56,22 +48,14 @@ func TestE2ERaceTagAddedMidRun(t *testing.T) {
 	t.Parallel()
 	e := newE2E(t, "acme", "app", true)
 	keep := e.must(e.push.Image("v1"))
-	old, children, err := e.push.MultiArch("", []string{"linux/amd64", "linux/arm64"}, false)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, d := range append([]string{old}, children...) {
-		e.age(d, 10*24*time.Hour)
-	}
+	_, children := e.multi("", false, 10*day, 10*day)
 	e.onFirstDelete(func() {
 		if err := e.push.Tag(children[1], "arm64-hotfix"); err != nil {
 			t.Error(err)
 		}
 	})
-	r := e.run(map[string]string{"dry-run": "false"})
-	if r.err != nil {
-		t.Fatalf("run: %v\n%s", r.err, r.log)
-	}
+	r := e.run(applied())
+	e.ok(r)
 	e.expectRemaining(keep, children[1])
 	e.expectPullable()
 	if !strings.Contains(r.summary, "arm64-hotfix") {
@@ -87,20 +71,12 @@ func TestE2EMaxDeletions(t *testing.T) {
 	keep := e.must(e.push.Image("v1"))
 	var images [][]string
 	for i := range 3 {
-		idx, children, err := e.push.MultiArch("", []string{"linux/amd64", "linux/arm64"}, false)
-		if err != nil {
-			t.Fatal(err)
-		}
-		all := append([]string{idx}, children...)
-		for _, d := range all {
-			e.age(d, time.Duration(30-i)*24*time.Hour) // images[0] oldest
-		}
-		images = append(images, all)
+		age := time.Duration(30-i) * day // images[0] oldest
+		idx, children := e.multi("", false, age, age)
+		images = append(images, append([]string{idx}, children...))
 	}
-	r := e.run(map[string]string{"dry-run": "false", "max-deletions": "7"})
-	if r.err != nil {
-		t.Fatalf("run: %v\n%s", r.err, r.log)
-	}
+	r := e.run(applied("max-deletions", "7"))
+	e.ok(r)
 	// 3 versions an image: two whole images fit in 7, the third waits.
 	e.expectRemaining(append([]string{keep}, images[2]...)...)
 	e.expectPullable()
@@ -110,10 +86,8 @@ func TestE2EMaxDeletions(t *testing.T) {
 	if !strings.Contains(r.summary, "Left 3 versions for the next run") {
 		t.Errorf("summary:\n%s", r.summary)
 	}
-	r = e.run(map[string]string{"dry-run": "false", "max-deletions": "7"})
-	if r.err != nil {
-		t.Fatal(r.err)
-	}
+	r = e.run(applied("max-deletions", "7"))
+	e.ok(r)
 	e.expectRemaining(keep)
 }
 
@@ -125,20 +99,12 @@ func TestE2ERateBudgetShrinksTheRun(t *testing.T) {
 	keep := e.must(e.push.Image("v1"))
 	var images [][]string
 	for i := range 3 {
-		idx, children, err := e.push.MultiArch("", []string{"linux/amd64", "linux/arm64"}, false)
-		if err != nil {
-			t.Fatal(err)
-		}
-		all := append([]string{idx}, children...)
-		for _, d := range all {
-			e.age(d, time.Duration(30-i)*24*time.Hour)
-		}
-		images = append(images, all)
+		age := time.Duration(30-i) * day
+		idx, children := e.multi("", false, age, age)
+		images = append(images, append([]string{idx}, children...))
 	}
-	r := e.run(map[string]string{"dry-run": "false"})
-	if r.err != nil {
-		t.Fatalf("run: %v\n%s", r.err, r.log)
-	}
+	r := e.run(applied())
+	e.ok(r)
 	// 25 requests: 4 before the plan leave 21, of which 16 are held back
 	// for the listings between waves: 5 deletions, one whole image.
 	e.expectRemaining(append(append([]string{keep}, images[1]...), images[2]...)...)

@@ -3,7 +3,6 @@ package main
 import (
 	"fmt"
 	"net/http"
-	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
@@ -11,65 +10,15 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
-	"github.com/google/go-containerregistry/pkg/authn"
-	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
-	"github.com/ghcr-prune/ghcr-prune/internal/fakeghcr"
 	"github.com/ghcr-prune/ghcr-prune/manifest"
 )
 
 // End-to-end tests of issue 4: apply-plan (apply exactly a reviewed plan),
 // restore-from (undo), untagging, validate / fail-on-broken, and the
 // deleted-ids record, each against the fake GHCR through main.go's run.
-
-const rvDay = 24 * time.Hour
-
-var rvPlatforms = []string{"linux/amd64", "linux/arm64"}
-
-// rvImage pushes a single-arch image (tag "" = by digest only) aged age.
-func rvImage(e *e2e, tag string, age time.Duration) string {
-	e.t.Helper()
-	d := e.must(e.push.Image(tag))
-	e.age(d, age)
-	return d
-}
-
-// rvMulti pushes a multi-arch index and ages it and its children.
-func rvMulti(e *e2e, tag string, attest bool, age time.Duration) (string, []string) {
-	e.t.Helper()
-	idx, children, err := e.push.MultiArch(tag, rvPlatforms, attest)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	e.age(idx, age)
-	for _, c := range children {
-		e.age(c, age)
-	}
-	return idx, children
-}
-
-// rvTag points tag at digest, failing the test on error.
-func rvTag(e *e2e, digest, tag string) {
-	e.t.Helper()
-	if err := e.push.Tag(digest, tag); err != nil {
-		e.t.Fatal(err)
-	}
-}
-
-// rvVersion is the active version holding digest.
-func rvVersion(e *e2e, digest string) fakeghcr.Version {
-	e.t.Helper()
-	for _, v := range e.srv.Versions(e.owner, e.pkg) {
-		if v.Digest == digest && !v.Deleted {
-			return v
-		}
-	}
-	e.t.Fatalf("no active version with digest %s", digest)
-	return fakeghcr.Version{}
-}
 
 // rvIDs are the version ids of digests (active or deleted), in the given order.
 func rvIDs(e *e2e, digests ...string) []string {
@@ -89,27 +38,6 @@ func rvIDs(e *e2e, digests ...string) []string {
 		}
 	}
 	return ids
-}
-
-// rvRESTDelete deletes a version through the Packages REST API, as someone
-// clicking "delete" in the UI would.
-func rvRESTDelete(e *e2e, digest string) {
-	e.t.Helper()
-	v := rvVersion(e, digest)
-	u := fmt.Sprintf("%s/orgs/%s/packages/container/%s/versions/%d", e.srv.URL(), e.owner, url.PathEscape(e.pkg), v.ID)
-	req, err := http.NewRequest(http.MethodDelete, u, nil)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	req.Header.Set("Authorization", "Bearer "+testToken)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusNoContent {
-		e.t.Fatalf("REST delete of %s: %s", digest, resp.Status)
-	}
 }
 
 // rvSavePlan copies the plan file a run wrote (plan-path) to a path that
@@ -134,34 +62,6 @@ func rvSavePlan(e *e2e, r runResult) string {
 	return out
 }
 
-func rvOK(e *e2e, r runResult) {
-	e.t.Helper()
-	if r.err != nil {
-		e.t.Fatalf("run failed: %v\nsummary:\n%s\nlog:\n%s", r.err, r.summary, r.log)
-	}
-}
-
-func rvInputs(kv ...string) map[string]string {
-	in := map[string]string{}
-	for i := 0; i+1 < len(kv); i += 2 {
-		in[kv[i]] = kv[i+1]
-	}
-	return in
-}
-
-func rvApplied(kv ...string) map[string]string {
-	return rvInputs(append([]string{"dry-run", "false"}, kv...)...)
-}
-
-func rvSummary(t *testing.T, r runResult, phrases ...string) {
-	t.Helper()
-	for _, p := range phrases {
-		if !strings.Contains(r.summary, p) {
-			t.Errorf("summary lacks %q:\n%s", p, r.summary)
-		}
-	}
-}
-
 func rvOutput(t *testing.T, r runResult, name, want string) {
 	t.Helper()
 	if got := r.outputs[name]; got != want {
@@ -184,19 +84,10 @@ func rvDeletedIDs(e *e2e, r runResult, digests ...string) {
 	}
 }
 
-func rvRepo(e *e2e) (name.Repository, remote.Option) {
-	e.t.Helper()
-	repo, err := name.NewRepository(e.srv.Registry()+"/"+strings.ToLower(e.owner)+"/"+e.pkg, name.Insecure)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	return repo, remote.WithAuth(&authn.Basic{Username: "x", Password: testToken})
-}
-
 // rvResolve is the digest tag resolves to in the registry, or an error.
 func rvResolve(e *e2e, tag string) (string, error) {
 	e.t.Helper()
-	repo, auth := rvRepo(e)
+	repo, auth := e.repo()
 	desc, err := remote.Get(repo.Tag(tag), auth)
 	if err != nil {
 		return "", err
@@ -224,7 +115,7 @@ func rvExpectNoTag(e *e2e, tag string) {
 // rvPullDigest pulls digest and, recursively, every manifest it lists.
 func rvPullDigest(e *e2e, digest string) {
 	e.t.Helper()
-	repo, auth := rvRepo(e)
+	repo, auth := e.repo()
 	var pull func(d string, depth int)
 	pull = func(d string, depth int) {
 		desc, err := remote.Get(repo.Digest(d), auth)
@@ -250,7 +141,7 @@ func rvPullDigest(e *e2e, digest string) {
 // rvTagsOf is the tags the fake's version of digest carries.
 func rvTagsOf(e *e2e, digest string) []string {
 	e.t.Helper()
-	tags := rvVersion(e, digest).Tags
+	tags := e.version(digest).Tags
 	slices.Sort(tags)
 	return tags
 }
@@ -271,16 +162,16 @@ func rvDeletes(e *e2e) int { return e.srv.Stats().REST[http.MethodDelete] }
 func TestE2EReviewApplyPlan(t *testing.T) {
 	t.Parallel()
 	e := newE2E(t, "acme", "app", true)
-	v1 := rvImage(e, "v1", 1*rvDay)
-	retag := rvImage(e, "", 10*rvDay) // re-tagged after the review
-	oldIdx, oldChildren := rvMulti(e, "", false, 10*rvDay)
-	gone := rvImage(e, "", 10*rvDay)         // deleted by hand after the review
-	still := rvImage(e, "", 10*rvDay)        // unchanged: deleted
-	stable := rvImage(e, "stable", 10*rvDay) // loses its tag after the review
-	young := rvImage(e, "", 1*rvDay)         // too young when reviewed
+	v1 := e.image("v1", 1*day)
+	retag := e.image("", 10*day) // re-tagged after the review
+	oldIdx, oldChildren := e.multi("", false, 10*day, 10*day)
+	gone := e.image("", 10*day)         // deleted by hand after the review
+	still := e.image("", 10*day)        // unchanged: deleted
+	stable := e.image("stable", 10*day) // loses its tag after the review
+	young := e.image("", 1*day)         // too young when reviewed
 
-	dry := e.run(rvInputs("older-than", "3d"))
-	rvOK(e, dry)
+	dry := e.run(inputsOf("older-than", "3d"))
+	e.ok(dry)
 	planPath := rvSavePlan(e, dry)
 	planned := []string{retag, oldIdx, oldChildren[0], oldChildren[1], gone, still}
 	rvOutput(t, dry, "planned-count", strconv.Itoa(len(planned)))
@@ -294,17 +185,17 @@ func TestE2EReviewApplyPlan(t *testing.T) {
 	}
 
 	// The package changes between review and apply.
-	rvTag(e, retag, "keepme")
+	e.tag(retag, "keepme")
 	newIdx := e.must(e.push.Index("newidx", []string{oldChildren[0]}))
-	rvRESTDelete(e, gone)
-	stableNew := rvImage(e, "stable", 1*rvDay) // stable moves: the old one is now untagged and old
-	late := rvImage(e, "", 10*rvDay)           // pushed after the review, old enough
+	e.restDelete(gone)
+	stableNew := e.image("stable", 1*day) // stable moves: the old one is now untagged and old
+	late := e.image("", 10*day)           // pushed after the review, old enough
 	deletesBefore := rvDeletes(e)
 
 	// BUG (see TestE2EReviewApplyPlanRuleInputsLeftOut): leaving older-than
 	// out is refused, so the test repeats the plan's value, which is allowed.
-	r := e.run(rvApplied("apply-plan", planPath, "older-than", "3d"))
-	rvOK(e, r)
+	r := e.run(applied("apply-plan", planPath, "older-than", "3d"))
+	e.ok(r)
 	e.expectRemaining(v1, retag, oldChildren[0], newIdx, stable, stableNew, young, late)
 	e.expectPullable()
 	rvPullDigest(e, newIdx)
@@ -313,10 +204,10 @@ func TestE2EReviewApplyPlan(t *testing.T) {
 	if n := rvDeletes(e) - deletesBefore; n != 3 {
 		t.Errorf("%d DELETE requests, want 3", n)
 	}
-	rvSummary(t, r, "Confined to a reviewed plan",
+	expectSummary(t, r, "Confined to a reviewed plan",
 		"now kept: tag keepme", "gone", "(tag newidx)")
 	// "Skipped 3 entries" is checked by TestE2EReviewSkippedEntriesPlural.
-	rvSummary(t, r, "Skipped 3 entr")
+	expectSummary(t, r, "Skipped 3 entr")
 	skipped := map[string]string{}
 	for _, s := range r.report.Packages[0].ReviewSkipped {
 		skipped[s.Digest] = s.Reason
@@ -342,18 +233,18 @@ func TestE2EReviewApplyPlanRuleInputsLeftOut(t *testing.T) {
 	t.Parallel()
 	bug := `BUG: inputs.go readReviewed compares orDefault(n, in[n]) with orDefault(n, f.Inputs[n]) for every policy input, so an input left out ("") "differs" from the plan's value: apply-plan of any plan made with a rule (older-than, delete-tags, keep-n-*, ...) fails with 'older-than: "" differs from the reviewed plan's "3d" (... leave older-than out)', although the README and the message itself say to leave it out. Only an empty given value should be skipped from the comparison.`
 	e := newE2E(t, "acme", "app", true)
-	v1 := rvImage(e, "v1", 1*rvDay)
-	old := rvImage(e, "", 10*rvDay)
-	young := rvImage(e, "", 1*rvDay)
-	pr := rvImage(e, "pr-1", 10*rvDay)
-	dry := e.run(rvInputs("older-than", "3d", "delete-tags", "pr-*", "delete-untagged", "true", "keep-n-untagged", "0"))
-	rvOK(e, dry)
+	v1 := e.image("v1", 1*day)
+	old := e.image("", 10*day)
+	young := e.image("", 1*day)
+	pr := e.image("pr-1", 10*day)
+	dry := e.run(inputsOf("older-than", "3d", "delete-tags", "pr-*", "delete-untagged", "true", "keep-n-untagged", "0"))
+	e.ok(dry)
 	planPath := rvSavePlan(e, dry)
-	r := e.run(rvApplied("apply-plan", planPath))
+	r := e.run(applied("apply-plan", planPath))
 	if r.err != nil && strings.Contains(r.err.Error(), `"" differs from the reviewed plan's`) {
 		t.Fatal(bug)
 	}
-	rvOK(e, r)
+	e.ok(r)
 	e.expectRemaining(v1, young)
 	e.expectPullable()
 	rvDeletedIDs(e, r, old, pr)
@@ -362,14 +253,14 @@ func TestE2EReviewApplyPlanRuleInputsLeftOut(t *testing.T) {
 func TestE2EReviewApplyPlanUnchanged(t *testing.T) {
 	t.Parallel()
 	e := newE2E(t, "acme", "app", true)
-	v1 := rvImage(e, "v1", 1*rvDay)
-	idx, children := rvMulti(e, "", true, 10*rvDay)
-	stray := rvImage(e, "", 10*rvDay)
+	v1 := e.image("v1", 1*day)
+	idx, children := e.multi("", true, 10*day, 10*day)
+	stray := e.image("", 10*day)
 	dry := e.run(nil)
-	rvOK(e, dry)
+	e.ok(dry)
 	planPath := rvSavePlan(e, dry)
-	r := e.run(rvApplied("apply-plan", planPath))
-	rvOK(e, r)
+	r := e.run(applied("apply-plan", planPath))
+	e.ok(r)
 	e.expectRemaining(v1)
 	e.expectPullable()
 	rvDeletedIDs(e, r, append([]string{idx, stray}, children...)...)
@@ -382,18 +273,18 @@ func TestE2EReviewApplyPlanErrors(t *testing.T) {
 	t.Parallel()
 	build := func(t *testing.T) (*e2e, string, []string) {
 		e := newE2E(t, "acme", "app", true)
-		rvImage(e, "v1", 1*rvDay)
-		rvImage(e, "", 10*rvDay)
-		rvImage(e, "", 5*rvDay)
-		dry := e.run(rvInputs("older-than", "3d"))
-		rvOK(e, dry)
+		e.image("v1", 1*day)
+		e.image("", 10*day)
+		e.image("", 5*day)
+		dry := e.run(inputsOf("older-than", "3d"))
+		e.ok(dry)
 		return e, rvSavePlan(e, dry), e.remaining()
 	}
 	t.Run("conflicting rule input", func(t *testing.T) {
 		t.Parallel()
 		e, plan, before := build(t)
 		d0 := rvDeletes(e)
-		r := e.run(rvApplied("apply-plan", plan, "older-than", "7d"))
+		r := e.run(applied("apply-plan", plan, "older-than", "7d"))
 		if r.err == nil {
 			t.Fatalf("apply-plan with a different older-than succeeded\n%s", r.summary)
 		}
@@ -408,7 +299,7 @@ func TestE2EReviewApplyPlanErrors(t *testing.T) {
 	t.Run("conflicting delete-tags", func(t *testing.T) {
 		t.Parallel()
 		e, plan, before := build(t)
-		r := e.run(rvApplied("apply-plan", plan, "delete-tags", "v*"))
+		r := e.run(applied("apply-plan", plan, "delete-tags", "v*"))
 		if r.err == nil || !strings.Contains(r.err.Error(), "delete-tags") {
 			t.Fatalf("want an error naming delete-tags, got %v", r.err)
 		}
@@ -417,8 +308,8 @@ func TestE2EReviewApplyPlanErrors(t *testing.T) {
 	t.Run("same rule input is fine", func(t *testing.T) {
 		t.Parallel()
 		e, plan, before := build(t)
-		r := e.run(rvApplied("apply-plan", plan, "older-than", "3d"))
-		rvOK(e, r)
+		r := e.run(applied("apply-plan", plan, "older-than", "3d"))
+		e.ok(r)
 		rvOutput(t, r, "deleted-count", "2")
 		if got := len(e.remaining()); got != len(before)-2 {
 			t.Errorf("%d versions remain, want %d", got, len(before)-2)
@@ -432,7 +323,7 @@ func TestE2EReviewApplyPlanErrors(t *testing.T) {
 			t.Fatal(err)
 		}
 		d0 := rvDeletes(e)
-		r := e.run(rvApplied("apply-plan", bad))
+		r := e.run(applied("apply-plan", bad))
 		if r.err == nil || !strings.Contains(r.err.Error(), "apply-plan") {
 			t.Fatalf("want an error naming apply-plan, got %v", r.err)
 		}
@@ -448,7 +339,7 @@ func TestE2EReviewApplyPlanErrors(t *testing.T) {
 		if err := os.WriteFile(bad, []byte(`{"format":"something-else","version":1}`), 0o644); err != nil {
 			t.Fatal(err)
 		}
-		r := e.run(rvApplied("apply-plan", bad))
+		r := e.run(applied("apply-plan", bad))
 		if r.err == nil || !strings.Contains(r.err.Error(), "apply-plan") {
 			t.Fatalf("want an error naming apply-plan, got %v", r.err)
 		}
@@ -457,7 +348,7 @@ func TestE2EReviewApplyPlanErrors(t *testing.T) {
 	t.Run("missing file", func(t *testing.T) {
 		t.Parallel()
 		e, _, before := build(t)
-		r := e.run(rvApplied("apply-plan", filepath.Join(t.TempDir(), "nope.json")))
+		r := e.run(applied("apply-plan", filepath.Join(t.TempDir(), "nope.json")))
 		if r.err == nil || !strings.Contains(r.err.Error(), "apply-plan") {
 			t.Fatalf("want an error naming apply-plan, got %v", r.err)
 		}
@@ -486,11 +377,11 @@ func rvRestoreSetup(t *testing.T) *rvRestoreFixture {
 	t.Helper()
 	e := newE2E(t, "acme", "app", true)
 	f := &rvRestoreFixture{e: e}
-	f.keep = rvImage(e, "v1", 1*rvDay)
-	f.tagged, f.taggedKids = rvMulti(e, "old", true, 10*rvDay)
-	f.idx, f.idxKids = rvMulti(e, "", true, 10*rvDay)
-	f.applied = e.run(rvApplied("delete-tags", "old", "delete-untagged", "true"))
-	rvOK(e, f.applied)
+	f.keep = e.image("v1", 1*day)
+	f.tagged, f.taggedKids = e.multi("old", true, 10*day, 10*day)
+	f.idx, f.idxKids = e.multi("", true, 10*day, 10*day)
+	f.applied = e.run(applied("delete-tags", "old", "delete-untagged", "true"))
+	e.ok(f.applied)
 	e.expectRemaining(f.keep)
 	rvDeletedIDs(e, f.applied, f.all()...)
 	e.srv.SetFault(func(w http.ResponseWriter, r *http.Request) bool {
@@ -506,27 +397,14 @@ func rvRestoreSetup(t *testing.T) *rvRestoreFixture {
 }
 
 func (f *rvRestoreFixture) all() []string {
-	return rvFlat(f.tagged, f.taggedKids, f.idx, f.idxKids)
-}
-
-func rvFlat(parts ...any) []string {
-	var out []string
-	for _, p := range parts {
-		switch v := p.(type) {
-		case string:
-			out = append(out, v)
-		case []string:
-			out = append(out, v...)
-		}
-	}
-	return out
+	return flat(f.tagged, f.taggedKids, f.idx, f.idxKids)
 }
 
 // checkRestored asserts everything is back, pulls, and came back children first.
 func (f *rvRestoreFixture) checkRestored(t *testing.T, r runResult) {
 	t.Helper()
 	e := f.e
-	rvOK(e, r)
+	e.ok(r)
 	e.expectRemaining(append([]string{f.keep}, f.all()...)...)
 	e.expectPullable()
 	rvPullDigest(e, f.idx)
@@ -555,26 +433,26 @@ func TestE2EReviewRestore(t *testing.T) {
 		t.Parallel()
 		f := rvRestoreSetup(t)
 		path := rvSavePlan(f.e, f.applied)
-		r := f.e.run(rvApplied("restore-from", path))
+		r := f.e.run(applied("restore-from", path))
 		f.checkRestored(t, r)
-		rvSummary(t, r, fmt.Sprintf("%d versions restored", len(f.all())))
+		expectSummary(t, r, fmt.Sprintf("%d versions restored", len(f.all())))
 	})
 	t.Run("from deleted-ids", func(t *testing.T) {
 		t.Parallel()
 		f := rvRestoreSetup(t)
 		ids := f.applied.outputs["deleted-ids"]
-		r := f.e.run(rvApplied("restore-from", ids))
+		r := f.e.run(applied("restore-from", ids))
 		f.checkRestored(t, r)
 	})
 	t.Run("dry run", func(t *testing.T) {
 		t.Parallel()
 		f := rvRestoreSetup(t)
 		path := rvSavePlan(f.e, f.applied)
-		r := f.e.run(rvInputs("restore-from", path))
-		rvOK(f.e, r)
+		r := f.e.run(inputsOf("restore-from", path))
+		f.e.ok(r)
 		f.e.expectRemaining(f.keep)
 		rvOutput(t, r, "restored-count", "0")
-		rvSummary(t, r, fmt.Sprintf("dry run, %d versions would be restored", len(f.all())), "Nothing was restored")
+		expectSummary(t, r, fmt.Sprintf("dry run, %d versions would be restored", len(f.all())), "Nothing was restored")
 		for _, id := range rvIDs(f.e, f.all()...) {
 			if !strings.Contains(r.summary, "| "+id+" |") {
 				t.Errorf("dry-run summary does not list version %s", id)
@@ -587,12 +465,12 @@ func TestE2EReviewRestore(t *testing.T) {
 	t.Run("from a dry-run plan", func(t *testing.T) {
 		t.Parallel()
 		e := newE2E(t, "acme", "app", true)
-		keep := rvImage(e, "v1", 1*rvDay)
-		stray := rvImage(e, "", 10*rvDay)
+		keep := e.image("v1", 1*day)
+		stray := e.image("", 10*day)
 		dry := e.run(nil)
-		rvOK(e, dry)
+		e.ok(dry)
 		path := rvSavePlan(e, dry)
-		r := e.run(rvApplied("restore-from", path))
+		r := e.run(applied("restore-from", path))
 		if r.err == nil {
 			t.Fatalf("restoring from a dry-run plan succeeded:\n%s", r.summary)
 		}
@@ -605,7 +483,7 @@ func TestE2EReviewRestore(t *testing.T) {
 		t.Parallel()
 		f := rvRestoreSetup(t)
 		path := rvSavePlan(f.e, f.applied)
-		r := f.e.run(rvApplied("restore-from", path, "apply-plan", path))
+		r := f.e.run(applied("restore-from", path, "apply-plan", path))
 		if r.err == nil || !strings.Contains(r.err.Error(), "restore-from") {
 			t.Fatalf("want an error naming restore-from, got %v", r.err)
 		}
@@ -615,8 +493,8 @@ func TestE2EReviewRestore(t *testing.T) {
 		t.Parallel()
 		f := rvRestoreSetup(t)
 		path := rvSavePlan(f.e, f.applied)
-		f.checkRestored(t, f.e.run(rvApplied("restore-from", path)))
-		r := f.e.run(rvApplied("restore-from", path))
+		f.checkRestored(t, f.e.run(applied("restore-from", path)))
+		r := f.e.run(applied("restore-from", path))
 		if r.err == nil {
 			t.Errorf("restoring active versions again reported success")
 		}
@@ -633,13 +511,13 @@ func TestE2EReviewUntag(t *testing.T) {
 	t.Run("applied", func(t *testing.T) {
 		t.Parallel()
 		e := newE2E(t, "acme", "app", true)
-		img := rvImage(e, "pr-1", 10*rvDay)
-		rvTag(e, img, "v1")
-		e.age(img, 10*rvDay)
-		other := rvImage(e, "main", 1*rvDay)
+		img := e.image("pr-1", 10*day)
+		e.tag(img, "v1")
+		e.age(img, 10*day)
+		other := e.image("main", 1*day)
 		nVersions := len(e.srv.Versions(e.owner, e.pkg))
-		r := e.run(rvApplied("delete-tags", "pr-*"))
-		rvOK(e, r)
+		r := e.run(applied("delete-tags", "pr-*"))
+		e.ok(r)
 		e.expectRemaining(img, other)
 		e.expectPullable()
 		rvExpectNoTag(e, "pr-1")
@@ -657,17 +535,17 @@ func TestE2EReviewUntag(t *testing.T) {
 				t.Errorf("placeholder %s left active", v.Digest)
 			}
 		}
-		rvSummary(t, r, "Removed 1 of 1 tag from images that stay", "pr-1")
+		expectSummary(t, r, "Removed 1 of 1 tag from images that stay", "pr-1")
 	})
 	t.Run("dry run", func(t *testing.T) {
 		t.Parallel()
 		e := newE2E(t, "acme", "app", true)
-		img := rvImage(e, "pr-1", 10*rvDay)
-		rvTag(e, img, "v1")
+		img := e.image("pr-1", 10*day)
+		e.tag(img, "v1")
 		before := e.srv.Versions(e.owner, e.pkg)
 		d0 := rvDeletes(e)
-		r := e.run(rvInputs("delete-tags", "pr-*"))
-		rvOK(e, r)
+		r := e.run(inputsOf("delete-tags", "pr-*"))
+		e.ok(r)
 		e.expectRemaining(img)
 		rvExpectTag(e, "pr-1", img)
 		rvExpectTag(e, "v1", img)
@@ -680,37 +558,37 @@ func TestE2EReviewUntag(t *testing.T) {
 		if w := e.srv.Stats().ManifestPuts; w != 0 {
 			t.Errorf("%d manifest PUTs in a dry run", w)
 		}
-		rvSummary(t, r, "Would remove 1 tag from images that stay", "pr-1", "v1")
+		expectSummary(t, r, "Would remove 1 tag from images that stay", "pr-1", "v1")
 	})
 	t.Run("keep-n, exclude-tags, whole deletion, multi-arch", func(t *testing.T) {
 		t.Parallel()
 		e := newE2E(t, "acme", "app", true)
 		// a: newest matching image, kept by keep-n-tagged 1 with every tag.
-		a := rvImage(e, "pr-1", 0)
-		rvTag(e, a, "v1")
-		e.age(a, 2*rvDay)
+		a := e.image("pr-1", 0)
+		e.tag(a, "v1")
+		e.age(a, 2*day)
 		// b: older, loses pr-2 but keeps v2.
-		b := rvImage(e, "pr-2", 0)
-		rvTag(e, b, "v2")
-		e.age(b, 3*rvDay)
+		b := e.image("pr-2", 0)
+		e.tag(b, "v2")
+		e.age(b, 3*day)
 		// c: every tag matches: deleted whole.
-		c := rvImage(e, "pr-3", 0)
-		rvTag(e, c, "pr-4")
-		e.age(c, 4*rvDay)
+		c := e.image("pr-3", 0)
+		e.tag(c, "pr-4")
+		e.age(c, 4*day)
 		// l: latest is excluded: keeps pr-5.
-		l := rvImage(e, "latest", 0)
-		rvTag(e, l, "pr-5")
-		e.age(l, 5*rvDay)
+		l := e.image("latest", 0)
+		e.tag(l, "pr-5")
+		e.age(l, 5*day)
 		// m: a multi-arch index losing one of two tags keeps its children.
-		m, mKids := rvMulti(e, "pr-6", true, 0)
-		rvTag(e, m, "v6")
-		e.age(m, 6*rvDay)
+		m, mKids := e.multi("pr-6", true, 0, 0)
+		e.tag(m, "v6")
+		e.age(m, 6*day)
 		for _, k := range mKids {
-			e.age(k, 6*rvDay)
+			e.age(k, 6*day)
 		}
-		r := e.run(rvApplied("delete-tags", "pr-*", "keep-n-tagged", "1", "exclude-tags", "latest"))
-		rvOK(e, r)
-		e.expectRemaining(rvFlat(a, b, l, m, mKids)...)
+		r := e.run(applied("delete-tags", "pr-*", "keep-n-tagged", "1", "exclude-tags", "latest"))
+		e.ok(r)
+		e.expectRemaining(flat(a, b, l, m, mKids)...)
 		e.expectPullable()
 		rvDeletedIDs(e, r, c)
 		rvExpectTags(e, a, "pr-1", "v1")
@@ -724,16 +602,16 @@ func TestE2EReviewUntag(t *testing.T) {
 		rvExpectTag(e, "pr-5", l)
 		rvExpectTag(e, "v6", m)
 		rvPullDigest(e, m)
-		rvSummary(t, r, "Removed 2 of 2 tags from images that stay")
+		expectSummary(t, r, "Removed 2 of 2 tags from images that stay")
 	})
 	t.Run("older-than spares a young image's tags", func(t *testing.T) {
 		t.Parallel()
 		e := newE2E(t, "acme", "app", true)
-		young := rvImage(e, "pr-1", 0)
-		rvTag(e, young, "v1")
-		e.age(young, 1*rvDay)
-		r := e.run(rvApplied("delete-tags", "pr-*", "older-than", "3d"))
-		rvOK(e, r)
+		young := e.image("pr-1", 0)
+		e.tag(young, "v1")
+		e.age(young, 1*day)
+		r := e.run(applied("delete-tags", "pr-*", "older-than", "3d"))
+		e.ok(r)
 		e.expectRemaining(young)
 		rvExpectTags(e, young, "pr-1", "v1")
 	})
@@ -747,40 +625,40 @@ func TestE2EReviewValidate(t *testing.T) {
 	t.Run("healthy", func(t *testing.T) {
 		t.Parallel()
 		e := newE2E(t, "acme", "app", true)
-		v1, kids := rvMulti(e, "v1", true, 1*rvDay)
-		stray := rvImage(e, "", 10*rvDay)
-		r := e.run(rvApplied("validate", "true", "fail-on-broken", "true"))
-		rvOK(e, r)
-		e.expectRemaining(rvFlat(v1, kids)...)
+		v1, kids := e.multi("v1", true, 1*day, 1*day)
+		stray := e.image("", 10*day)
+		r := e.run(applied("validate", "true", "fail-on-broken", "true"))
+		e.ok(r)
+		e.expectRemaining(flat(v1, kids)...)
 		e.expectPullable()
 		rvDeletedIDs(e, r, stray)
 		rvOutput(t, r, "broken-count", "0")
-		rvSummary(t, r, "every image is whole")
+		expectSummary(t, r, "every image is whole")
 	})
 	// broken builds a package with a ghost, a partial image and an orphaned
 	// cosign signature, all made by hand through the REST API.
 	broken := func(t *testing.T) (*e2e, []string) {
 		e := newE2E(t, "acme", "app", true)
-		keep := rvImage(e, "keep", 1*rvDay)
-		ghost, gKids := rvMulti(e, "ghost", false, 1*rvDay)
-		partial, pKids := rvMulti(e, "partial", false, 1*rvDay)
-		subject := rvImage(e, "", 1*rvDay)
+		keep := e.image("keep", 1*day)
+		ghost, gKids := e.multi("ghost", false, 1*day, 1*day)
+		partial, pKids := e.multi("partial", false, 1*day, 1*day)
+		subject := e.image("", 1*day)
 		sig := e.must(e.push.CosignSignature(subject))
 		for _, k := range gKids {
-			rvRESTDelete(e, k)
+			e.restDelete(k)
 		}
-		rvRESTDelete(e, pKids[0])
-		rvRESTDelete(e, subject)
+		e.restDelete(pKids[0])
+		e.restDelete(subject)
 		return e, []string{keep, ghost, partial, pKids[1], sig}
 	}
 	t.Run("broken: warnings", func(t *testing.T) {
 		t.Parallel()
 		e, left := broken(t)
-		r := e.run(rvApplied("validate", "true"))
-		rvOK(e, r)
+		r := e.run(applied("validate", "true"))
+		e.ok(r)
 		e.expectRemaining(left...)
 		rvOutput(t, r, "broken-count", "3")
-		rvSummary(t, r, "ghost image", "partial image", "orphaned")
+		expectSummary(t, r, "ghost image", "partial image", "orphaned")
 		if !strings.Contains(r.log, "::warning") || !strings.Contains(r.log, "after the run") {
 			t.Errorf("log has no validation warnings:\n%s", r.log)
 		}
@@ -792,15 +670,15 @@ func TestE2EReviewValidate(t *testing.T) {
 	t.Run("broken: dry run, validate alone", func(t *testing.T) {
 		t.Parallel()
 		e, left := broken(t)
-		r := e.run(rvInputs("validate", "true", "delete-untagged", "false"))
-		rvOK(e, r)
+		r := e.run(inputsOf("validate", "true", "delete-untagged", "false"))
+		e.ok(r)
 		e.expectRemaining(left...)
 		rvOutput(t, r, "broken-count", "3")
 	})
 	t.Run("broken: fail-on-broken", func(t *testing.T) {
 		t.Parallel()
 		e, left := broken(t)
-		r := e.run(rvApplied("validate", "true", "fail-on-broken", "true"))
+		r := e.run(applied("validate", "true", "fail-on-broken", "true"))
 		if r.err == nil || !strings.Contains(r.err.Error(), "fail-on-broken") {
 			t.Fatalf("want an error mentioning fail-on-broken, got %v", r.err)
 		}
@@ -810,16 +688,16 @@ func TestE2EReviewValidate(t *testing.T) {
 	t.Run("repaired by the run", func(t *testing.T) {
 		t.Parallel()
 		e, left := broken(t)
-		r := e.run(rvApplied("validate", "true", "fail-on-broken", "true",
+		r := e.run(applied("validate", "true", "fail-on-broken", "true",
 			"delete-ghost-images", "true", "delete-partial-images", "true", "delete-orphaned-images", "true"))
 		if rvWaveBug(r) {
 			t.Fatal(rvBugWaveReplan)
 		}
-		rvOK(e, r)
+		e.ok(r)
 		e.expectRemaining(left[0])
 		e.expectPullable()
 		rvOutput(t, r, "broken-count", "0")
-		rvSummary(t, r, "every image is whole")
+		expectSummary(t, r, "every image is whole")
 	})
 }
 
@@ -829,21 +707,21 @@ func TestE2EReviewValidate(t *testing.T) {
 func TestE2EReviewDeletedIDsInSummary(t *testing.T) {
 	t.Parallel()
 	e := newE2E(t, "acme", "app", true)
-	keep := rvImage(e, "v1", 1*rvDay)
-	idx, kids := rvMulti(e, "", true, 10*rvDay)
-	stray := rvImage(e, "", 10*rvDay)
+	keep := e.image("v1", 1*day)
+	idx, kids := e.multi("", true, 10*day, 10*day)
+	stray := e.image("", 10*day)
 
 	dry := e.run(nil)
-	rvOK(e, dry)
+	e.ok(dry)
 	if strings.Contains(dry.summary, "Deleted version ids") {
 		t.Errorf("a dry run lists deleted version ids:\n%s", dry.summary)
 	}
 	rvOutput(t, dry, "deleted-ids", "")
 
-	r := e.run(rvApplied())
-	rvOK(e, r)
+	r := e.run(applied())
+	e.ok(r)
 	e.expectRemaining(keep)
-	gone := rvFlat(idx, kids, stray)
+	gone := flat(idx, kids, stray)
 	rvDeletedIDs(e, r, gone...)
 	ids := r.outputs["deleted-ids"]
 	block := "<details><summary>Deleted version ids"
@@ -890,40 +768,40 @@ func rvWaveBug(r runResult) bool {
 func TestE2EReviewDeleteTagsMultiArchWhole(t *testing.T) {
 	t.Parallel()
 	e := newE2E(t, "acme", "app", true)
-	keep := rvImage(e, "v1", 1*rvDay)
-	idx, kids := rvMulti(e, "pr-1", true, 10*rvDay)
-	dry := e.run(rvInputs("delete-tags", "pr-*"))
-	rvOK(e, dry)
+	keep := e.image("v1", 1*day)
+	idx, kids := e.multi("pr-1", true, 10*day, 10*day)
+	dry := e.run(inputsOf("delete-tags", "pr-*"))
+	e.ok(dry)
 	rvOutput(t, dry, "planned-count", strconv.Itoa(1+len(kids)))
-	r := e.run(rvApplied("delete-tags", "pr-*"))
-	rvOK(e, r)
+	r := e.run(applied("delete-tags", "pr-*"))
+	e.ok(r)
 	if rvWaveBug(r) {
 		t.Fatal(rvBugWaveReplan)
 	}
 	e.expectRemaining(keep)
 	e.expectPullable()
-	rvDeletedIDs(e, r, rvFlat(idx, kids)...)
+	rvDeletedIDs(e, r, flat(idx, kids)...)
 }
 
 // The summary's count of skipped reviewed entries.
 func TestE2EReviewSkippedEntriesPlural(t *testing.T) {
 	t.Parallel()
 	e := newE2E(t, "acme", "app", true)
-	rvImage(e, "v1", 1*rvDay)
-	a := rvImage(e, "", 10*rvDay)
-	b := rvImage(e, "", 10*rvDay)
+	e.image("v1", 1*day)
+	a := e.image("", 10*day)
+	b := e.image("", 10*day)
 	dry := e.run(nil)
-	rvOK(e, dry)
+	e.ok(dry)
 	plan := rvSavePlan(e, dry)
-	rvTag(e, a, "x")
-	rvTag(e, b, "y")
-	r := e.run(rvApplied("apply-plan", plan))
-	rvOK(e, r)
+	e.tag(a, "x")
+	e.tag(b, "y")
+	r := e.run(applied("apply-plan", plan))
+	e.ok(r)
 	rvOutput(t, r, "deleted-count", "0")
 	if strings.Contains(r.summary, "Skipped 2 entrys") {
 		t.Fatal(`BUG: retention/summary.go skippedMarkdown uses plural(n, "entry"), and plural appends "s": the summary says "Skipped 2 entrys of the reviewed plan".`)
 	}
-	rvSummary(t, r, "Skipped 2 entries of the reviewed plan")
+	expectSummary(t, r, "Skipped 2 entries of the reviewed plan")
 }
 
 // apply-plan confines tag removals too: only tags the reviewed plan removed
@@ -931,26 +809,26 @@ func TestE2EReviewSkippedEntriesPlural(t *testing.T) {
 func TestE2EReviewApplyPlanUntag(t *testing.T) {
 	t.Parallel()
 	e := newE2E(t, "acme", "app", true)
-	x := rvImage(e, "pr-1", 0)
-	rvTag(e, x, "v1")
-	e.age(x, 10*rvDay)
-	y := rvImage(e, "pr-2", 0)
-	rvTag(e, y, "v2")
-	e.age(y, 10*rvDay)
-	dry := e.run(rvInputs("delete-tags", "pr-*"))
-	rvOK(e, dry)
+	x := e.image("pr-1", 0)
+	e.tag(x, "v1")
+	e.age(x, 10*day)
+	y := e.image("pr-2", 0)
+	e.tag(y, "v2")
+	e.age(y, 10*day)
+	dry := e.run(inputsOf("delete-tags", "pr-*"))
+	e.ok(dry)
 	plan := rvSavePlan(e, dry)
 	if n := len(dry.report.Packages[0].Plan.Untag); n != 2 {
 		t.Fatalf("dry run plans %d untags, want 2", n)
 	}
-	rvSummary(t, dry, "Would remove 2 tags from images that stay")
+	expectSummary(t, dry, "Would remove 2 tags from images that stay")
 
-	rvTag(e, x, "pr-3")               // added after the review: stays
-	z := rvImage(e, "pr-2", 10*rvDay) // pr-2 moves off y to a new image
+	e.tag(x, "pr-3")             // added after the review: stays
+	z := e.image("pr-2", 10*day) // pr-2 moves off y to a new image
 	// BUG (TestE2EReviewApplyPlanRuleInputsLeftOut): the plan's delete-tags
 	// must be repeated.
-	r := e.run(rvApplied("apply-plan", plan, "delete-tags", "pr-*"))
-	rvOK(e, r)
+	r := e.run(applied("apply-plan", plan, "delete-tags", "pr-*"))
+	e.ok(r)
 	e.expectRemaining(x, y, z)
 	e.expectPullable()
 	rvOutput(t, r, "deleted-count", "0")
