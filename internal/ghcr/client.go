@@ -49,6 +49,7 @@ type Client struct {
 	gh       *github.Client
 	owner    string
 	org      bool
+	userPath string // owner, or "" for the token's own user (go-github's /user/... paths)
 	registry string
 	opts     []name.Option
 	puller   *remote.Puller
@@ -134,6 +135,15 @@ func New(ctx context.Context, cfg Config) (*Client, error) {
 	}
 	c.owner = user.GetLogin()
 	c.org = user.GetType() == "Organization"
+	c.userPath = c.owner
+	if !c.org && cfg.Token != "" {
+		// /users/{name}/packages only shows a user's public packages to
+		// others; the user's own token sees the private ones through /user.
+		// GITHUB_TOKEN has no user, and this lookup fails harmlessly.
+		if me, _, err := gh.Users.Get(ctx, ""); err == nil && strings.EqualFold(me.GetLogin(), c.owner) {
+			c.userPath = ""
+		}
+	}
 	return c, nil
 }
 
@@ -181,7 +191,7 @@ func (c *Client) Packages(ctx context.Context) ([]string, error) {
 		if c.org {
 			pkgs, resp, err = c.gh.Organizations.ListPackages(ctx, c.owner, opts)
 		} else {
-			pkgs, resp, err = c.gh.Users.ListPackages(ctx, c.owner, opts)
+			pkgs, resp, err = c.gh.Users.ListPackages(ctx, c.userPath, opts)
 		}
 		if err != nil {
 			return nil, fmt.Errorf("listing the container packages of %s (a wildcard in packages needs a token that can list them, such as a classic PAT with read:packages; GITHUB_TOKEN cannot): %w", c.owner, err)
@@ -205,7 +215,7 @@ func (c *Client) CheckPackage(ctx context.Context, pkg string) error {
 	if c.org {
 		_, _, err = c.gh.Organizations.GetPackage(ctx, c.owner, "container", url.PathEscape(pkg))
 	} else {
-		_, _, err = c.gh.Users.GetPackage(ctx, c.owner, "container", url.PathEscape(pkg))
+		_, _, err = c.gh.Users.GetPackage(ctx, c.userPath, "container", url.PathEscape(pkg))
 	}
 	if isStatus(err, http.StatusNotFound) {
 		return fmt.Errorf("packages: %s has no container package %q, or the token cannot see it", c.owner, pkg)
@@ -288,7 +298,7 @@ func (c *Client) versionsPage(ctx context.Context, pkg string, page int) ([]*git
 	if c.org {
 		vs, resp, err = c.gh.Organizations.PackageGetAllVersions(ctx, c.owner, "container", url.PathEscape(pkg), opts)
 	} else {
-		vs, resp, err = c.gh.Users.PackageGetAllVersions(ctx, c.owner, "container", url.PathEscape(pkg), opts)
+		vs, resp, err = c.gh.Users.PackageGetAllVersions(ctx, c.userPath, "container", url.PathEscape(pkg), opts)
 	}
 	if err != nil {
 		return nil, nil, fmt.Errorf("listing versions of %s, page %d: %w", pkg, page, err)
@@ -343,7 +353,7 @@ func (c *Client) DeleteVersion(ctx context.Context, pkg string, id int64) error 
 	if c.org {
 		_, err = c.gh.Organizations.PackageDeleteVersion(ctx, c.owner, "container", url.PathEscape(pkg), id)
 	} else {
-		_, err = c.gh.Users.PackageDeleteVersion(ctx, c.owner, "container", url.PathEscape(pkg), id)
+		_, err = c.gh.Users.PackageDeleteVersion(ctx, c.userPath, "container", url.PathEscape(pkg), id)
 	}
 	var ge *github.ErrorResponse
 	switch {
@@ -451,7 +461,7 @@ func (c *Client) RestoreVersion(ctx context.Context, pkg string, id int64) error
 	if c.org {
 		_, err = c.gh.Organizations.PackageRestoreVersion(ctx, c.owner, "container", url.PathEscape(pkg), id)
 	} else {
-		_, err = c.gh.Users.PackageRestoreVersion(ctx, c.owner, "container", url.PathEscape(pkg), id)
+		_, err = c.gh.Users.PackageRestoreVersion(ctx, c.userPath, "container", url.PathEscape(pkg), id)
 	}
 	var ge *github.ErrorResponse
 	if errors.As(err, &ge) {

@@ -984,3 +984,41 @@ func TestLoadStableSeesAConcurrentDeleteOnAnEarlierPage(t *testing.T) {
 	}
 	wantListing(t, srv, "Acme", "app", snap.Versions)
 }
+
+// A user's own token reads the user's packages through /user/..., where
+// GitHub shows private packages too; anyone else's token uses /users/{name}.
+func TestClientUsesTheAuthenticatedUsersPaths(t *testing.T) {
+	t.Parallel()
+	for _, viewer := range []string{"alice", "bob"} {
+		t.Run("viewer "+viewer, func(t *testing.T) {
+			t.Parallel()
+			srv := start(t)
+			srv.SetViewer(viewer)
+			d := must[string](t)(srv.Pusher("alice", "app").Image("v1"))
+			var mu sync.Mutex
+			var paths []string
+			srv.SetFault(func(_ http.ResponseWriter, r *http.Request) bool {
+				if strings.Contains(r.URL.Path, "/packages/") {
+					mu.Lock()
+					paths = append(paths, r.URL.Path)
+					mu.Unlock()
+				}
+				return false
+			})
+			c, _ := connect(t, srv, "alice")
+			vs, err := c.Versions(bg, "app")
+			if err != nil || len(vs) != 1 || vs[0].Digest != d {
+				t.Fatalf("Versions = %v, %v", vs, err)
+			}
+			want := "/users/alice/packages/"
+			if viewer == "alice" {
+				want = "/user/packages/"
+			}
+			for _, p := range paths {
+				if !strings.HasPrefix(p, want) {
+					t.Errorf("request to %s, want %s...", p, want)
+				}
+			}
+		})
+	}
+}
