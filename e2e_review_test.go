@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"github.com/ghcr-prune/ghcr-prune/retention"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -180,8 +181,8 @@ func TestE2EReviewApplyPlan(t *testing.T) {
 			t.Errorf("dry run plans %s, not expected", d.Digest)
 		}
 	}
-	if !strings.Contains(string(dry.plan), `"older-than": "3d"`) {
-		t.Errorf("plan file does not record its inputs:\n%s", dry.plan)
+	if f, err := retention.ReadPlanFile(dry.plan); err != nil || f.Inputs["older-than"] != "3d" {
+		t.Errorf("plan file does not record its inputs (%v):\n%s", err, dry.plan)
 	}
 
 	// The package changes between review and apply.

@@ -146,22 +146,30 @@ func resolvePackages(ctx context.Context, c *ghcr.Client, entries []string) ([]s
 	return out, nil
 }
 
+func writePlanFile(path string, r *retention.Report) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if err := r.WriteJSON(f); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
 // outputNames are every output action.yml declares; tests check the two agree.
 var outputNames = []string{"planned-count", "kept-count", "deleted-count", "deleted-ids", "plan-path", "broken-count", "restored-count", "deferred-count"}
 
 // writeResults writes the job summary, the plan file and the outputs.
 func writeResults(a *githubactions.Action, r *retention.Report) error {
 	a.AddStepSummary(r.Markdown())
-	plan, err := r.JSON()
-	if err != nil {
-		return err
-	}
 	dir := a.Getenv("RUNNER_TEMP")
 	if dir == "" {
 		dir = os.TempDir()
 	}
 	planPath := filepath.Join(dir, "ghcr-prune-plan.json")
-	if err := os.WriteFile(planPath, plan, 0o644); err != nil {
+	if err := writePlanFile(planPath, r); err != nil {
 		return fmt.Errorf("writing the plan file: %w", err)
 	}
 	planned, kept, deleted, deferred := 0, 0, 0, 0

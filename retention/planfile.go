@@ -1,8 +1,11 @@
 package retention
 
 import (
+	"bufio"
+	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
 	"time"
 )
 
@@ -15,13 +18,18 @@ const PlanFormatVersion = 1
 
 // PlanFile is the machine-readable record of a run, written as JSON.
 type PlanFile struct {
-	Format   string            `json:"format"`
-	Version  int               `json:"version"`
-	Time     time.Time         `json:"time"`
-	DryRun   bool              `json:"dry_run"`
-	Owner    string            `json:"owner,omitempty"`
-	Inputs   map[string]string `json:"inputs,omitempty"`
-	Packages []PackageFile     `json:"packages"`
+	PlanHeader
+	Packages []PackageFile `json:"packages"`
+}
+
+// PlanHeader is what a plan file says about the whole run.
+type PlanHeader struct {
+	Format  string            `json:"format"`
+	Version int               `json:"version"`
+	Time    time.Time         `json:"time"`
+	DryRun  bool              `json:"dry_run"`
+	Owner   string            `json:"owner,omitempty"`
+	Inputs  map[string]string `json:"inputs,omitempty"`
 }
 
 // PackageFile is one package of a PlanFile.
@@ -53,46 +61,144 @@ type FileEntry struct {
 	Detail  string  `json:"detail,omitempty"`
 }
 
-// File turns the report into its plan file.
-func (r *Report) File() PlanFile {
-	f := PlanFile{Format: PlanFormat, Version: PlanFormatVersion, Time: r.Time.UTC(), DryRun: r.DryRun, Owner: r.Owner, Inputs: r.Inputs, Packages: []PackageFile{}}
-	for _, p := range r.Packages {
-		pf := PackageFile{Package: p.Package, Versions: p.Versions, Delete: []FileEntry{}, Untag: []FileUntag{}, Deferred: []Decision{}, Keep: []Decision{}, Broken: []Broken{}}
-		if p.Err != nil {
-			pf.Error = p.Err.Error()
-		}
-		pf.Skipped, pf.After = p.ReviewSkipped, p.After
-		if p.Plan != nil {
-			for i, d := range p.Plan.Delete {
-				e := FileEntry{Decision: d}
-				if p.Result != nil {
-					e.Outcome, e.Detail = p.Result.Applied[i].Outcome, p.Result.Applied[i].Detail
-				}
-				pf.Delete = append(pf.Delete, e)
-			}
-			for _, u := range p.Plan.Untag {
-				fu := FileUntag{Untag: u}
-				if p.Result != nil {
-					for _, r := range p.Result.Untags {
-						if r.Digest == u.Digest {
-							fu.Outcomes = append(fu.Outcomes, r)
-						}
-					}
-				}
-				pf.Untag = append(pf.Untag, fu)
-			}
-			pf.Keep = append(pf.Keep, p.Plan.Keep...)
-			pf.Deferred = append(pf.Deferred, p.Plan.Deferred...)
-			pf.Broken = append(pf.Broken, p.Plan.Broken...)
-		}
-		f.Packages = append(f.Packages, pf)
+// WriteJSON writes the plan file: one version per line, so a reviewer can
+// read it and diff it, and streamed, so 100,000 versions never sit in memory
+// twice. It reads as a PlanFile.
+func (r *Report) WriteJSON(w io.Writer) error {
+	jw := &jsonWriter{w: bufio.NewWriter(w)}
+	head := PlanHeader{Format: PlanFormat, Version: PlanFormatVersion, Time: r.Time.UTC(), DryRun: r.DryRun, Owner: r.Owner, Inputs: r.Inputs}
+	jw.object(head, "packages")
+	for i, p := range r.Packages {
+		jw.sep(i)
+		r.writePackage(jw, p)
 	}
-	return f
+	jw.raw("\n]}\n")
+	if jw.err != nil {
+		return jw.err
+	}
+	return jw.w.Flush()
 }
 
-// JSON is the plan file, indented for people reviewing it in a PR.
+func (r *Report) writePackage(jw *jsonWriter, p PackageReport) {
+	head := struct {
+		Package  string `json:"package"`
+		Versions int    `json:"versions"`
+		Error    string `json:"error,omitempty"`
+	}{Package: p.Package, Versions: p.Versions}
+	if p.Err != nil {
+		head.Error = p.Err.Error()
+	}
+	jw.object(head, "delete")
+	plan := p.Plan
+	if plan == nil {
+		plan = &Plan{}
+	}
+	for i, d := range plan.Delete {
+		e := FileEntry{Decision: d}
+		if p.Result != nil {
+			e.Outcome, e.Detail = p.Result.Applied[i].Outcome, p.Result.Applied[i].Detail
+		}
+		jw.sep(i)
+		jw.value(e)
+	}
+	jw.raw("\n],\"untag\":[")
+	for i, u := range plan.Untag {
+		fu := FileUntag{Untag: u}
+		if p.Result != nil {
+			for _, r := range p.Result.Untags {
+				if r.Digest == u.Digest {
+					fu.Outcomes = append(fu.Outcomes, r)
+				}
+			}
+		}
+		jw.sep(i)
+		jw.value(fu)
+	}
+	jw.array("deferred", plan.Deferred)
+	jw.array("keep", plan.Keep)
+	jw.raw("\n],\"broken\":")
+	jw.value(orEmptySlice(plan.Broken))
+	if len(p.ReviewSkipped) > 0 {
+		jw.raw(",\"skipped\":")
+		jw.value(p.ReviewSkipped)
+	}
+	if p.After != nil {
+		jw.raw(",\"after\":")
+		jw.value(p.After)
+	}
+	jw.raw("}")
+}
+
+func orEmptySlice[T any](s []T) []T {
+	if s == nil {
+		return []T{}
+	}
+	return s
+}
+
+// jsonWriter writes JSON piece by piece and keeps the first error.
+type jsonWriter struct {
+	w   *bufio.Writer
+	err error
+}
+
+func (jw *jsonWriter) raw(s string) {
+	if jw.err == nil {
+		_, jw.err = jw.w.WriteString(s)
+	}
+}
+
+func (jw *jsonWriter) value(v any) {
+	if jw.err != nil {
+		return
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		jw.err = err
+		return
+	}
+	_, jw.err = jw.w.Write(b)
+}
+
+// object writes v's fields and opens the array field that follows them.
+func (jw *jsonWriter) object(v any, array string) {
+	if jw.err != nil {
+		return
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		jw.err = err
+		return
+	}
+	b = b[:len(b)-1] // reopen the object
+	if len(b) > 1 {
+		b = append(b, ',')
+	}
+	jw.raw(string(b) + `"` + array + `":[`)
+}
+
+// sep starts element i of an array on its own line.
+func (jw *jsonWriter) sep(i int) {
+	if i > 0 {
+		jw.raw(",")
+	}
+	jw.raw("\n")
+}
+
+// array closes the open array and writes name: decisions, one per line.
+func (jw *jsonWriter) array(name string, ds []Decision) {
+	jw.raw("\n],\"" + name + "\":[")
+	for i, d := range ds {
+		jw.sep(i)
+		jw.value(d)
+	}
+}
+
+// JSON is the plan file in memory, for tests and small reports.
 func (r *Report) JSON() ([]byte, error) {
-	return json.MarshalIndent(r.File(), "", "  ")
+	var b bytes.Buffer
+	err := r.WriteJSON(&b)
+	return b.Bytes(), err
 }
 
 // ReadPlanFile parses a plan file, refusing formats it does not know.

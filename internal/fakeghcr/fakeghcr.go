@@ -111,6 +111,7 @@ type pkgState struct {
 	deletedAt time.Time
 	versions  []*versionState          // ascending id
 	tags      map[string]*versionState // tag -> active holder
+	active    map[string]*versionState // digest -> active version, so lookups stay O(1) at 100,000 versions
 }
 
 type versionState struct {
@@ -388,21 +389,20 @@ func (p *pkgState) activeVersions(deleted bool) []*versionState {
 }
 
 func (p *pkgState) byDigest(d string) *versionState {
-	for _, v := range p.versions {
-		if v.active() && v.digest == d {
-			return v
-		}
+	return p.active[d]
+}
+
+func (p *pkgState) byID(id int64) *versionState {
+	i := sort.Search(len(p.versions), func(i int) bool { return p.versions[i].id >= id })
+	if i < len(p.versions) && p.versions[i].id == id {
+		return p.versions[i]
 	}
 	return nil
 }
 
-func (p *pkgState) byID(id int64) *versionState {
-	for _, v := range p.versions {
-		if v.id == id {
-			return v
-		}
-	}
-	return nil
+func (p *pkgState) addVersion(v *versionState) {
+	p.versions = append(p.versions, v)
+	p.active[v.digest] = v
 }
 
 // setTag moves tag to v; the previous holder keeps living as an untagged
@@ -422,6 +422,7 @@ func (p *pkgState) setTag(tag string, v *versionState, now time.Time) {
 
 func (p *pkgState) deleteVersion(v *versionState, now time.Time) {
 	v.deletedAt = now
+	delete(p.active, v.digest)
 	for _, t := range v.tags {
 		if p.tags[t] == v {
 			delete(p.tags, t)
@@ -433,6 +434,7 @@ func (p *pkgState) deleteVersion(v *versionState, now time.Time) {
 // took them meanwhile.
 func (p *pkgState) restoreVersion(v *versionState) {
 	v.deletedAt = time.Time{}
+	p.active[v.digest] = v
 	kept := v.tags[:0]
 	for _, t := range v.tags {
 		if h := p.tags[t]; h != nil && h != v {

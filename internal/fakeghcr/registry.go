@@ -254,13 +254,13 @@ func (s *Server) putManifest(w http.ResponseWriter, r *http.Request, repo, ref s
 	now := s.now()
 	if p == nil || !p.deletedAt.IsZero() {
 		// A deleted package's namespace is reused by a new package.
-		p = &pkgState{id: s.newID(), owner: a, name: name, created: now, tags: map[string]*versionState{}}
+		p = &pkgState{id: s.newID(), owner: a, name: name, created: now, tags: map[string]*versionState{}, active: map[string]*versionState{}}
 		s.pkgs[strings.ToLower(repo)] = p
 	}
 	v := p.byDigest(digest)
 	if v == nil {
 		v = &versionState{id: s.newID(), digest: digest, mediaType: mt, body: body, created: now, updated: now}
-		p.versions = append(p.versions, v)
+		p.addVersion(v)
 	}
 	if tag != "" {
 		p.setTag(tag, v, now)

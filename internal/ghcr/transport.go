@@ -41,7 +41,12 @@ func (t *Transport) Remaining() (int, bool) {
 // NewTransport wraps base with GitHub's retry rules.
 func NewTransport(base http.RoundTripper) *Transport {
 	if base == nil {
-		base = http.DefaultTransport
+		// Manifests are fetched 10 at a time; Go's default keeps 2 idle
+		// connections per host, so over HTTP/1.1 most requests would dial
+		// (and handshake) again.
+		t := http.DefaultTransport.(*http.Transport).Clone()
+		t.MaxIdleConnsPerHost = 32
+		base = t
 	}
 	return &Transport{Base: base, Attempts: 6, MaxWait: 5 * time.Minute, Sleep: sleep, Now: time.Now}
 }
