@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"unique"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/types"
@@ -105,7 +106,7 @@ func parse(digest string, raw []byte) (*Manifest, error) {
 		}
 	}
 
-	m := &Manifest{Digest: digest, MediaType: string(mt), ArtifactType: r.ArtifactType}
+	m := &Manifest{Digest: digest, MediaType: intern(string(mt)), ArtifactType: intern(r.ArtifactType)}
 	if r.Subject != nil {
 		if err := validDigest(r.Subject.Digest); err != nil {
 			return nil, fmt.Errorf("subject digest %q: %w", r.Subject.Digest, err)
@@ -138,7 +139,7 @@ func parse(digest string, raw []byte) (*Manifest, error) {
 			return nil, err
 		}
 		if m.ArtifactType == "" && !isImageConfig(r.Config.MediaType) {
-			m.ArtifactType = r.Config.MediaType
+			m.ArtifactType = intern(r.Config.MediaType)
 		}
 		m.Kind = classify(m, r.Config.MediaType, r.Layers)
 	default:
@@ -147,13 +148,22 @@ func parse(digest string, raw []byte) (*Manifest, error) {
 	return m, nil
 }
 
+// intern shares the few media types and platforms a package repeats
+// 100,000 times between all the manifests that name them.
+func intern(s string) string {
+	if s == "" {
+		return ""
+	}
+	return unique.Make(s).Value()
+}
+
 func indexChildren(entries []rawDescriptor) ([]Descriptor, error) {
 	children := make([]Descriptor, 0, len(entries))
 	for i, e := range entries {
 		if err := validDigest(e.Digest); err != nil {
 			return nil, fmt.Errorf("index entry %d: digest %q: %w", i, e.Digest, err)
 		}
-		d := Descriptor{Digest: e.Digest, MediaType: e.MediaType, Platform: Platform(e.Platform)}
+		d := Descriptor{Digest: e.Digest, MediaType: intern(e.MediaType), Platform: intern(Platform(e.Platform))}
 		if e.Annotations[annotationRefType] == refTypeAttestManifest {
 			d.Attests = e.Annotations[annotationRefDigest]
 			if err := validDigest(d.Attests); err != nil {
