@@ -376,35 +376,12 @@ func coldBound(versions, manifestGets int) (time.Duration, int) {
 // cache-dir: cold (empty cache), then warm. Targets (issue 3): cold within
 // 1.25x of the bound its requests imply; warm makes no manifest GET and only
 // the listing's requests. Timings are reported, never asserted.
-//
-// "transport=default" is the action as it ships: ghcr.New uses
-// http.DefaultTransport, which keeps only 2 idle connections per host, so
-// with 10 manifest GETs in flight (plain HTTP/1.1, as the fake speaks) most
-// requests close their connection and the next one dials again.
-// "transport=idle16" raises MaxIdleConnsPerHost to 16 for the run: the fix
-// this benchmark suggests for ghcr.New (a cloned transport with
-// MaxIdleConnsPerHost >= ManifestConcurrency + listing concurrency).
 func BenchmarkPlanColdWarm(b *testing.B) {
 	if testing.Short() {
 		b.Skip("seeds 10,000 versions and runs ~20s against a fake with 20ms latency")
 	}
 	srv, versions := benchServer(b)
-	for _, idle := range []int{0, 16} {
-		name := "transport=default"
-		if idle > 0 {
-			name = fmt.Sprintf("transport=idle%d", idle)
-		}
-		b.Run(name, func(b *testing.B) {
-			if idle > 0 {
-				dt := http.DefaultTransport.(*http.Transport)
-				old := dt.MaxIdleConnsPerHost
-				dt.CloseIdleConnections()
-				dt.MaxIdleConnsPerHost = idle
-				defer func() { dt.CloseIdleConnections(); dt.MaxIdleConnsPerHost = old }()
-			}
-			benchColdWarm(b, srv, versions)
-		})
-	}
+	benchColdWarm(b, srv, versions)
 }
 
 func benchColdWarm(b *testing.B, srv *fakeghcr.Server, versions int) {

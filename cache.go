@@ -21,6 +21,63 @@ type cachedClient struct {
 	fetch mcache.FetchFunc
 }
 
+func newCachedClient(c *ghcr.Client, cache *mcache.Cache, w *writeBehind) cachedClient {
+	fetch := c.Manifest
+	if w != nil {
+		fetch = func(ctx context.Context, pkg, digest string) ([]byte, error) {
+			raw, err := c.Manifest(ctx, pkg, digest)
+			if err == nil {
+				w.add(digest, raw)
+			}
+			return raw, err
+		}
+	}
+	return cachedClient{Client: c, fetch: mcache.Wrap(fetch, cache)}
+}
+
+// writeBehind persists fetched manifests in the background while the run
+// waits on the registry, so a cold run does not spend seconds at its end
+// writing thousands of files.
+type writeBehind struct {
+	store mcache.Adder
+	queue chan fetched
+	done  chan error
+}
+
+type fetched struct {
+	digest string
+	raw    []byte
+}
+
+func startWriteBehind(store mcache.Store) *writeBehind {
+	a, ok := store.(mcache.Adder)
+	if !ok {
+		return nil
+	}
+	w := &writeBehind{store: a, queue: make(chan fetched, 256), done: make(chan error, 1)}
+	go func() {
+		var first error
+		for e := range w.queue {
+			if err := w.store.Add(e.digest, e.raw); err != nil && first == nil {
+				first = err
+			}
+		}
+		w.done <- first
+	}()
+	return w
+}
+
+func (w *writeBehind) add(digest string, raw []byte) { w.queue <- fetched{digest, raw} }
+
+// wait stops the writer and returns its first error.
+func (w *writeBehind) wait() error {
+	if w == nil {
+		return nil
+	}
+	close(w.queue)
+	return <-w.done
+}
+
 func (c cachedClient) Manifest(ctx context.Context, pkg, digest string) ([]byte, error) {
 	return c.fetch(ctx, pkg, digest)
 }
@@ -28,7 +85,8 @@ func (c cachedClient) Manifest(ctx context.Context, pkg, digest string) ([]byte,
 // openCache loads the cross-run manifest cache: cache-dir when given, else
 // the GitHub Actions cache when the runner exposes it, else none (manifests
 // are still fetched at most once per run). A cache that cannot be read is a
-// warning, never a failure.
+// warning, never a failure. The manifests go to a temporary file, not the
+// heap; saveCache closes it.
 func openCache(ctx context.Context, a *githubactions.Action, dir, owner string, pkgs []string) (*mcache.Cache, mcache.Store) {
 	var store mcache.Store
 	if dir != "" {
@@ -40,22 +98,35 @@ func openCache(ctx context.Context, a *githubactions.Action, dir, owner string, 
 		}
 		store = s
 	}
+	cache := mcache.New(nil)
 	if store == nil {
-		return mcache.New(nil), nil
+		return cache, nil
 	}
-	entries, err := store.Load(ctx)
-	if err != nil {
+	if err := store.Load(ctx, cache.Seed); err != nil {
 		a.Warningf("manifest cache: reading %s: %v; fetching what it would have held", store, err)
 	}
-	a.Infof("manifest cache: %d manifests from %s", len(entries), store)
-	return mcache.New(entries), store
+	a.Infof("manifest cache: %d manifests from %s", cache.Len(), store)
+	return cache, store
 }
 
 // saveCache keeps the manifests this run read or fetched, so manifests of
-// deleted versions fall out of it.
-func saveCache(ctx context.Context, a *githubactions.Action, c *mcache.Cache, store mcache.Store) {
+// deleted versions fall out of it, and closes the cache.
+func saveCache(ctx context.Context, a *githubactions.Action, c *mcache.Cache, store mcache.Store, w *writeBehind) {
+	defer func() {
+		if err := c.Close(); err != nil {
+			a.Warningf("manifest cache: %v", err)
+		}
+	}()
 	st := c.Stats()
 	a.Infof("manifest cache: %d hits, %d fetched, %d corrupt entries refetched", st.Hits, st.Misses, st.Corrupt)
+	if err := c.Err(); err != nil {
+		// No temporary file (manifests were held in memory), or one that
+		// failed (manifests not kept there were fetched and are not saved).
+		a.Warningf("manifest cache: %v", err)
+	}
+	if err := w.wait(); err != nil {
+		a.Warningf("manifest cache: writing to %s: %v", store, err)
+	}
 	if store == nil {
 		return
 	}

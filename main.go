@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"syscall"
@@ -18,11 +19,18 @@ import (
 	"github.com/sethvargo/go-githubactions"
 
 	"github.com/ghcr-prune/ghcr-prune/internal/ghcr"
-	"github.com/ghcr-prune/ghcr-prune/internal/mcache"
 	"github.com/ghcr-prune/ghcr-prune/retention"
 )
 
+// memoryLimit is a soft limit for the Go heap: the garbage collector works
+// harder rather than let a package of 100,000 versions grow the process past
+// it (GOMEMLIMIT overrides it). It is not a cap: a larger package still runs.
+const memoryLimit = 160 << 20
+
 func main() {
+	if os.Getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(memoryLimit)
+	}
 	demo := flag.Bool("demo", false, "run against a built-in fake GHCR holding the Logto incident's package, and print the job summary")
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -61,10 +69,11 @@ func run(ctx context.Context, a *githubactions.Action, now time.Time) (*retentio
 		return nil, err
 	}
 	cache, store := openCache(ctx, a, cfg.cacheDir, client.Owner(), pkgs)
-	reg := cachedClient{Client: client, fetch: mcache.Wrap(client.Manifest, cache)}
+	behind := startWriteBehind(store)
+	reg := newCachedClient(client, cache, behind)
 	opts := retention.Options{DryRun: cfg.dryRun, Reviewed: cfg.reviewed, Validate: cfg.validate, MaxDeletions: cfg.maxDeletions}
 	report := retention.Run(ctx, reg, pkgs, cfg.policy, now, opts, a)
-	saveCache(ctx, a, cache, store)
+	saveCache(ctx, a, cache, store, behind)
 	report.Owner, report.Inputs = client.Owner(), cfg.inputs
 	if err := writeResults(a, report); err != nil {
 		return report, err

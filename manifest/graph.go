@@ -144,16 +144,18 @@ func (g *Graph) Digests() []string {
 
 // Out returns what digest points at: its index entries, its subject and the
 // digests its sha256- tags name, ordered by kind then target. Targets may be
-// missing from the graph.
+// missing from the graph. The slice is the graph's own: read it, do not
+// change it (the planner asks hundreds of thousands of times).
 func (g *Graph) Out(digest string) []Edge {
-	return slices.Clone(g.out[digest])
+	return g.out[digest]
 }
 
 // In returns the edges that point at digest: from the indexes that list it
 // (EdgeChild) and from its referrers (EdgeSubject, EdgeTag), ordered by kind
-// then source. digest itself need not be a version of the package.
+// then source. digest itself need not be a version of the package. The slice
+// is the graph's own: read it, do not change it.
 func (g *Graph) In(digest string) []Edge {
-	return slices.Clone(g.in[digest])
+	return g.in[digest]
 }
 
 // Missing returns the digests that digest points at but that are not versions

@@ -9,6 +9,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"maps"
 	"net/http"
 	"strings"
@@ -75,12 +76,11 @@ func TestActionsStore(t *testing.T) {
 			if err != nil || st == nil {
 				t.Fatalf("ActionsFromEnv: %v, %v", st, err)
 			}
-			entries, err := st.Load(ctx)
-			if err != nil || entries == nil || len(entries) != 0 {
-				t.Fatalf("Load on empty = %v, %v", entries, err)
+			c, err := loadCache(t, st)
+			if err != nil || c.Len() != 0 {
+				t.Fatalf("Load on empty = %d, %v", c.Len(), err)
 			}
 			reg, ds := newFakeRegistry(30)
-			c := New(entries)
 			get := Wrap(reg.fetch, c)
 			for _, d := range ds {
 				if _, err := get(ctx, "pkg", d); err != nil {
@@ -98,7 +98,7 @@ func TestActionsStore(t *testing.T) {
 			// Run 2 ("a new run"): everything comes back, nothing is fetched,
 			// and with nothing added nothing is saved.
 			st2, _ := ActionsFromEnv(svc.env(v2), key)
-			entries, err = st2.Load(ctx)
+			entries, err := load(ctx, st2)
 			if err != nil || len(entries) != 30 {
 				t.Fatalf("Load = %d entries, %v", len(entries), err)
 			}
@@ -108,7 +108,7 @@ func TestActionsStore(t *testing.T) {
 			if !strings.Contains(st2.String(), "restored "+keys[0]) {
 				t.Fatalf("String = %q", st2.String())
 			}
-			c2 := New(entries)
+			c2 := newCache(t, entries)
 			get2 := Wrap(reg.fetch, c2)
 			for _, d := range ds {
 				if _, err := get2(ctx, "pkg", d); err != nil {
@@ -131,8 +131,7 @@ func TestActionsStore(t *testing.T) {
 			// entry, which run 4 restores as the newest.
 			big := randomManifests(t, 700, 1500)
 			st3, _ := ActionsFromEnv(svc.env(v2), key)
-			entries, _ = st3.Load(ctx)
-			c3 := New(entries)
+			c3, _ := loadCache(t, st3)
 			for d, raw := range big {
 				c3.Put(d, raw)
 			}
@@ -143,7 +142,7 @@ func TestActionsStore(t *testing.T) {
 				t.Fatalf("expected staged blocks, calls %v", svc.calls)
 			}
 			st4, _ := ActionsFromEnv(svc.env(v2), key)
-			entries, err = st4.Load(ctx)
+			entries, err = load(ctx, st4)
 			if err != nil || len(entries) != 730 {
 				t.Fatalf("Load after big = %d, %v", len(entries), err)
 			}
@@ -156,7 +155,7 @@ func TestActionsStore(t *testing.T) {
 			// Saving the same set again from another run is not an error
 			// (the content-addressed key already exists).
 			st5, _ := ActionsFromEnv(svc.env(v2), key)
-			if err := st5.Save(ctx, entries); err != nil {
+			if err := st5.Save(ctx, maps.All(entries)); err != nil {
 				t.Fatalf("Save of an existing set: %v", err)
 			}
 			if got := len(svc.keys()); got != 2 {
@@ -166,7 +165,7 @@ func TestActionsStore(t *testing.T) {
 			t.Logf("calls: %v", svc.calls)
 			// Another key's entries are not restored.
 			other, _ := ActionsFromEnv(svc.env(v2), key+"x")
-			if entries, err := other.Load(ctx); err != nil || len(entries) != 0 {
+			if entries, err := load(ctx, other); err != nil || len(entries) != 0 {
 				t.Fatalf("other key Load = %d, %v", len(entries), err)
 			}
 		})
@@ -197,11 +196,10 @@ func TestActionsStoreTamperedBlobEntryIsRefetched(t *testing.T) {
 	if err := st.(*actionsStore).c.Save(ctx, "k-tampered", actionscache.NewBlob(blob.Bytes())); err != nil {
 		t.Fatal(err)
 	}
-	entries, err := st.Load(ctx)
-	if err != nil || len(entries) != 3 {
-		t.Fatalf("Load = %d, %v", len(entries), err)
+	c, err := loadCache(t, st)
+	if err != nil || c.Len() != 3 {
+		t.Fatalf("Load = %d, %v", c.Len(), err)
 	}
-	c := New(entries)
 	get := Wrap(reg.fetch, c)
 	for _, d := range ds {
 		raw, err := get(ctx, "pkg", d)
@@ -223,11 +221,11 @@ func TestActionsStoreUnavailable(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		entries, err := st.Load(ctx)
-		if err == nil || entries == nil || len(entries) != 0 {
-			t.Fatalf("v2=%v Load = %v, %v; want an empty map and an error", v2, entries, err)
+		entries, err := load(ctx, st)
+		if err == nil || len(entries) != 0 {
+			t.Fatalf("v2=%v Load = %v, %v; want no entries and an error", v2, entries, err)
 		}
-		if err := st.Save(ctx, randomManifests(t, 2, 10)); err == nil {
+		if err := st.Save(ctx, maps.All(randomManifests(t, 2, 10))); err == nil {
 			t.Fatalf("v2=%v Save: want an error", v2)
 		}
 	}
@@ -239,7 +237,7 @@ func TestActionsStoreTooLarge(t *testing.T) {
 	defer func() { MaxBlobSize = old }()
 	svc := newFakeCacheService(t)
 	st, _ := ActionsFromEnv(svc.env(true), "k")
-	err := st.Save(context.Background(), randomManifests(t, 100, 1000))
+	err := st.Save(context.Background(), maps.All(randomManifests(t, 100, 1000)))
 	if !errors.Is(err, ErrTooLarge) {
 		t.Fatalf("Save = %v, want ErrTooLarge", err)
 	}
@@ -249,21 +247,64 @@ func TestActionsStoreTooLarge(t *testing.T) {
 }
 
 func TestBlobDecodeRejectsGarbageAndBombs(t *testing.T) {
-	if _, err := decodeBlob([]byte("not gzip"), MaxBlobSize); err == nil {
+	decode := func(blob []byte, limit int64) (map[string][]byte, error) {
+		out := map[string][]byte{}
+		err := decodeBlob(bytes.NewReader(blob), limit, func(d string, raw []byte) { out[d] = raw })
+		return out, err
+	}
+	if _, err := decode([]byte("not gzip"), MaxBlobSize); err == nil {
 		t.Fatal("garbage decoded")
 	}
-	blob, _, err := encodeBlob(randomManifests(t, 50, 1000), MaxBlobSize)
-	if err != nil {
-		t.Fatal(err)
+	in := randomManifests(t, 50, 1000)
+	var buf bytes.Buffer
+	kept, err := encodeBlob(&buf, maps.All(in), MaxBlobSize)
+	if err != nil || len(kept) != 50 {
+		t.Fatalf("encode = %d, %v", len(kept), err)
 	}
-	if _, err := decodeBlob(blob, 10<<10); !errors.Is(err, ErrTooLarge) {
+	blob := buf.Bytes()
+	if _, err := decode(blob, 10<<10); !errors.Is(err, ErrTooLarge) {
 		t.Fatalf("decode over limit = %v", err)
 	}
-	if _, err := decodeBlob(blob[:len(blob)/2], MaxBlobSize); err == nil {
+	if _, err := decode(blob[:len(blob)/2], MaxBlobSize); err == nil {
 		t.Fatal("truncated blob decoded")
 	}
-	m, err := decodeBlob(blob, MaxBlobSize)
-	if err != nil || len(m) != 50 {
+	m, err := decode(blob, MaxBlobSize)
+	if err != nil || !maps.EqualFunc(m, in, bytes.Equal) {
 		t.Fatalf("decode = %d, %v", len(m), err)
+	}
+	// Encoding stops at the cap instead of building an oversized blob.
+	if _, err := encodeBlob(io.Discard, maps.All(in), 10<<10); !errors.Is(err, ErrTooLarge) {
+		t.Fatalf("encode over limit = %v", err)
+	}
+}
+
+func TestActionsStoreLoadRefusesOversizedBlob(t *testing.T) {
+	old := MaxBlobSize
+	MaxBlobSize = 64 << 10
+	defer func() { MaxBlobSize = old }()
+	ctx := context.Background()
+	svc := newFakeCacheService(t)
+	st, _ := ActionsFromEnv(svc.env(true), "k")
+	// A well-formed blob, stored uncompressed, past the cap.
+	var plain bytes.Buffer
+	plain.WriteString(blobMagic)
+	for d, raw := range randomManifests(t, 50, 1000) {
+		plain.Write(binary.AppendUvarint(nil, uint64(len(d))))
+		plain.WriteString(d)
+		plain.Write(binary.AppendUvarint(nil, uint64(len(raw))))
+		plain.Write(raw)
+	}
+	var blob bytes.Buffer
+	zw, _ := gzip.NewWriterLevel(&blob, gzip.NoCompression)
+	zw.Write(plain.Bytes())
+	zw.Close()
+	if int64(blob.Len()) <= MaxBlobSize {
+		t.Fatalf("blob is only %d bytes", blob.Len())
+	}
+	if err := st.(*actionsStore).c.Save(ctx, "k-big", actionscache.NewBlob(blob.Bytes())); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := load(ctx, st); !errors.Is(err, ErrTooLarge) {
+		t.Fatalf("Load = %v, want ErrTooLarge", err)
 	}
 }

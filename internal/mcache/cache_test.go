@@ -1,6 +1,7 @@
 package mcache
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -9,6 +10,8 @@ import (
 	"maps"
 	"os"
 	"path/filepath"
+	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -70,10 +73,39 @@ func (r *fakeRegistry) fetch(ctx context.Context, pkg, digest string) ([]byte, e
 	return raw, nil
 }
 
+// newCache is New, closed when the test ends.
+func newCache(t *testing.T, entries map[string][]byte) *Cache {
+	t.Helper()
+	c := New(entries)
+	if err := c.Err(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := c.Close(); err != nil {
+			t.Error(err)
+		}
+	})
+	return c
+}
+
+// load runs st.Load into a map.
+func load(ctx context.Context, st Store) (map[string][]byte, error) {
+	out := map[string][]byte{}
+	err := st.Load(ctx, func(d string, raw []byte) { out[d] = raw })
+	return out, err
+}
+
+// loadCache runs st.Load into a new Cache.
+func loadCache(t *testing.T, st Store) (*Cache, error) {
+	t.Helper()
+	c := newCache(t, nil)
+	return c, st.Load(context.Background(), c.Seed)
+}
+
 func TestCacheHitMissCorrupt(t *testing.T) {
 	a, b := manifestN(1), manifestN(2)
 	da, db := digestOf(a), digestOf(b)
-	c := New(map[string][]byte{
+	c := newCache(t, map[string][]byte{
 		da: a,
 		db: []byte("tampered"), // stored under b's digest
 	})
@@ -83,7 +115,7 @@ func TestCacheHitMissCorrupt(t *testing.T) {
 	if raw, ok := c.Get(db); ok {
 		t.Fatalf("tampered entry served: %q", raw)
 	}
-	if _, ok := c.Entries()[db]; ok {
+	if _, ok := maps.Collect(c.Entries())[db]; ok {
 		t.Fatal("tampered entry kept after it was detected")
 	}
 	if _, ok := c.Get(digestOf([]byte("absent"))); ok {
@@ -110,18 +142,207 @@ func TestCacheHitMissCorrupt(t *testing.T) {
 	}
 }
 
-func TestCacheModifiedAfterPutIsDropped(t *testing.T) {
+// tamperSpill overwrites the first byte of d's bytes in c's spill file.
+func tamperSpill(t *testing.T, c *Cache, d string) {
+	t.Helper()
+	k, _ := parseDigest(d)
+	c.mu.Lock()
+	e, ok := c.entries[k]
+	c.mu.Unlock()
+	if !ok {
+		t.Fatalf("%s not held", d)
+	}
+	if _, err := c.sp.WriteAt([]byte("X"), e.off); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestCacheCopiesAndVerifiesEveryRead(t *testing.T) {
 	raw := manifestN(7)
 	d := digestOf(raw)
-	c := New(nil)
+	c := newCache(t, nil)
 	c.Put(d, raw)
-	raw[0] = 'X' // a caller scribbles on the shared slice
+	raw[0] = 'X' // a caller scribbles on the slice it handed in...
+	got, ok := c.Get(d)
+	if !ok || digestOf(got) != d {
+		t.Fatalf("Get = %q, %v", got, ok)
+	}
+	got[0] = 'X' // ...and on the one it was handed
+	if got, ok := c.Get(d); !ok || digestOf(got) != d {
+		t.Fatalf("Get = %q, %v", got, ok)
+	}
+	// The spill file changes under the cache: the next read notices.
+	tamperSpill(t, c, d)
 	if _, ok := c.Get(d); ok {
-		t.Fatal("modified entry served")
+		t.Fatal("tampered entry served")
 	}
-	if c.Stats().Corrupt != 1 {
-		t.Fatalf("Stats = %+v", c.Stats())
+	if s := c.Stats(); s != (Stats{Hits: 2, Misses: 1, Corrupt: 1, Added: 1}) || c.Len() != 0 {
+		t.Fatalf("Stats = %+v, Len %d", s, c.Len())
 	}
+	// Put stores it again.
+	c.Put(d, manifestN(7))
+	if got, ok := c.Get(d); !ok || digestOf(got) != d {
+		t.Fatalf("Get after Put = %q, %v", got, ok)
+	}
+}
+
+func TestWrapRefetchesEntryTamperedInSpill(t *testing.T) {
+	reg, ds := newFakeRegistry(2)
+	c := newCache(t, nil)
+	get := Wrap(reg.fetch, c)
+	for range 2 {
+		for _, d := range ds {
+			if raw, err := get(context.Background(), "pkg", d); err != nil || digestOf(raw) != d {
+				t.Fatalf("%s: %q %v", d, raw, err)
+			}
+		}
+		tamperSpill(t, c, ds[0])
+	}
+	if reg.fetches[ds[0]] != 2 || reg.fetches[ds[1]] != 1 {
+		t.Fatalf("fetches = %v", reg.fetches)
+	}
+	if s := c.Stats(); s != (Stats{Hits: 1, Misses: 3, Corrupt: 1, Added: 3}) {
+		t.Fatalf("Stats = %+v", s)
+	}
+}
+
+func TestCacheUsedAndEntries(t *testing.T) {
+	reg, ds := newFakeRegistry(6)
+	seed := map[string][]byte{}
+	for _, d := range ds[:4] {
+		seed[d] = reg.blobs[d]
+	}
+	seed[ds[3]] = []byte("tampered")
+	seed["sha512:abc"] = []byte("x") // never held
+	c := newCache(t, seed)
+	if c.Len() != 4 {
+		t.Fatalf("Len = %d", c.Len())
+	}
+	c.Get(ds[0])                   // read: used
+	c.Get(ds[3])                   // corrupt: dropped
+	c.Put(ds[4], reg.blobs[ds[4]]) // added: used
+	c.Seed(ds[5], reg.blobs[ds[5]])
+	c.Seed(ds[0], []byte("a second seed does not replace the first"))
+
+	want := map[string][]byte{ds[0]: reg.blobs[ds[0]], ds[4]: reg.blobs[ds[4]]}
+	for range 2 { // a Seq2 to range over more than once
+		var order []string
+		got := map[string][]byte{}
+		for d, raw := range c.Used() {
+			order = append(order, d)
+			got[d] = raw
+		}
+		if !maps.EqualFunc(got, want, bytes.Equal) || !slices.IsSorted(order) {
+			t.Fatalf("Used = %v (order %v)", got, order)
+		}
+	}
+	all := maps.Collect(c.Entries())
+	if len(all) != 5 || !bytes.Equal(all[ds[1]], reg.blobs[ds[1]]) || !bytes.Equal(all[ds[5]], reg.blobs[ds[5]]) {
+		t.Fatalf("Entries = %d entries", len(all))
+	}
+	for range c.Used() {
+		break // stopping early is fine
+	}
+}
+
+func TestCacheSpillIsUnlinkedAndClosed(t *testing.T) {
+	tmp := t.TempDir()
+	t.Setenv("TMPDIR", tmp)
+	c := New(nil)
+	if c.Err() != nil {
+		t.Fatal(c.Err())
+	}
+	raw := manifestN(1)
+	c.Put(digestOf(raw), raw)
+	if files, _ := os.ReadDir(tmp); len(files) != 0 {
+		t.Fatalf("spill file visible: %v", files)
+	}
+	if err := c.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Close(); err != nil {
+		t.Fatalf("second Close: %v", err)
+	}
+	if _, ok := c.Get(digestOf(raw)); ok || c.Len() != 0 {
+		t.Fatal("served after Close")
+	}
+	// A closed cache still fetches through Wrap, uncached.
+	reg, ds := newFakeRegistry(1)
+	get := Wrap(reg.fetch, c)
+	for range 2 {
+		if raw, err := get(context.Background(), "pkg", ds[0]); err != nil || digestOf(raw) != ds[0] {
+			t.Fatalf("%q %v", raw, err)
+		}
+	}
+	if reg.total.Load() != 2 {
+		t.Fatalf("fetches %d", reg.total.Load())
+	}
+}
+
+func TestCacheWithoutTempFileUsesMemory(t *testing.T) {
+	t.Setenv("TMPDIR", filepath.Join(t.TempDir(), "missing"))
+	c := New(nil)
+	defer c.Close()
+	if c.Err() == nil {
+		t.Fatal("no error for a missing TMPDIR")
+	}
+	reg, ds := newFakeRegistry(20)
+	for _, d := range ds {
+		c.Put(d, reg.blobs[d])
+	}
+	tamperSpill(t, c, ds[3])
+	for i, d := range ds {
+		raw, ok := c.Get(d)
+		if ok != (i != 3) || (ok && digestOf(raw) != d) {
+			t.Fatalf("Get(%d) = %q, %v", i, raw, ok)
+		}
+	}
+	if n := len(maps.Collect(c.Used())); n != 19 {
+		t.Fatalf("Used = %d", n)
+	}
+}
+
+// The point of the spill file: manifests do not stay on the Go heap.
+func TestCacheHeapStaysSmall(t *testing.T) {
+	if testing.Short() {
+		t.Skip("stores 20 MB")
+	}
+	const n, size = 20_000, 1024
+	heap := func() uint64 {
+		runtime.GC()
+		var ms runtime.MemStats
+		runtime.ReadMemStats(&ms)
+		return ms.HeapInuse
+	}
+	before := heap()
+	c := newCache(t, nil)
+	raw := make([]byte, size)
+	var first string
+	for i := range n {
+		copy(raw, fmt.Sprintf("%08d", i))
+		d := digestOf(raw)
+		if i == 0 {
+			first = d
+		}
+		if i%2 == 0 {
+			c.Put(d, raw)
+		} else {
+			c.Seed(d, raw)
+		}
+	}
+	grew := int64(heap()) - int64(before)
+	stored := int64(n * size)
+	t.Logf("%d entries, %d MiB stored, heap grew %.1f MiB", c.Len(), stored>>20, float64(grew)/(1<<20))
+	if c.Len() != n {
+		t.Fatalf("Len = %d", c.Len())
+	}
+	if grew > stored/4 {
+		t.Fatalf("heap grew %d bytes for %d bytes stored", grew, stored)
+	}
+	if got, ok := c.Get(first); !ok || digestOf(got) != first {
+		t.Fatal("first entry lost")
+	}
+	runtime.KeepAlive(c)
 }
 
 func TestWrapTamperedEntryIsRefetched(t *testing.T) {
@@ -131,7 +352,7 @@ func TestWrapTamperedEntryIsRefetched(t *testing.T) {
 		seed[d] = reg.blobs[d]
 	}
 	seed[ds[1]] = []byte(`{"evil":true}`)
-	c := New(seed)
+	c := newCache(t, seed)
 	get := Wrap(reg.fetch, c)
 	for _, d := range ds {
 		raw, err := get(context.Background(), "pkg", d)
@@ -153,7 +374,7 @@ func TestWrapTamperedEntryIsRefetched(t *testing.T) {
 
 func TestWrapFetchesEachDigestOnceUnderConcurrency(t *testing.T) {
 	reg, ds := newFakeRegistry(50)
-	c := New(nil)
+	c := newCache(t, nil)
 	gate := make(chan struct{})
 	slow := func(ctx context.Context, pkg, digest string) ([]byte, error) {
 		<-gate
@@ -205,7 +426,7 @@ func TestWrapFetchesEachDigestOnceUnderConcurrency(t *testing.T) {
 func TestWrapDoesNotCacheMismatchOrError(t *testing.T) {
 	reg, ds := newFakeRegistry(1)
 	reg.tamper = true
-	c := New(nil)
+	c := newCache(t, nil)
 	get := Wrap(reg.fetch, c)
 	for range 2 {
 		raw, err := get(context.Background(), "pkg", ds[0])
@@ -226,7 +447,7 @@ func TestWrapDoesNotCacheMismatchOrError(t *testing.T) {
 
 func TestWrapWaiterRetriesWhenLeaderCancelled(t *testing.T) {
 	reg, ds := newFakeRegistry(1)
-	c := New(nil)
+	c := newCache(t, nil)
 	started := make(chan struct{})
 	var calls atomic.Int64
 	fetch := func(ctx context.Context, pkg, digest string) ([]byte, error) {
@@ -272,13 +493,13 @@ func TestDirRoundTrip(t *testing.T) {
 	if got := st.String(); got != "directory "+path {
 		t.Fatalf("String = %q", got)
 	}
-	entries, err := st.Load(ctx)
-	if err != nil || entries == nil || len(entries) != 0 {
+	entries, err := load(ctx, st)
+	if err != nil || len(entries) != 0 {
 		t.Fatalf("Load on empty = %v, %v", entries, err)
 	}
 
 	// Cold run.
-	c := New(entries)
+	c := newCache(t, entries)
 	get := Wrap(reg.fetch, c)
 	for _, d := range ds {
 		if _, err := get(ctx, "pkg", d); err != nil {
@@ -300,11 +521,10 @@ func TestDirRoundTrip(t *testing.T) {
 
 	// Warm run: zero fetches.
 	st2 := Dir(path)
-	entries, err = st2.Load(ctx)
-	if err != nil || len(entries) != 20 {
-		t.Fatalf("Load = %d entries, %v", len(entries), err)
+	c2, err := loadCache(t, st2)
+	if err != nil || c2.Len() != 20 {
+		t.Fatalf("Load = %d entries, %v", c2.Len(), err)
 	}
-	c2 := New(entries)
 	get2 := Wrap(reg.fetch, c2)
 	for _, d := range ds {
 		if _, err := get2(ctx, "pkg", d); err != nil {
@@ -324,7 +544,7 @@ func TestDirCorruptFileIgnoredAndRefetched(t *testing.T) {
 	path := t.TempDir()
 	reg, ds := newFakeRegistry(3)
 	st := Dir(path)
-	if err := st.Save(ctx, maps.Clone(reg.blobs)); err != nil {
+	if err := st.Save(ctx, maps.All(reg.blobs)); err != nil {
 		t.Fatal(err)
 	}
 	bad := filepath.Join(path, "sha256", strings.TrimPrefix(ds[0], "sha256:"))
@@ -340,11 +560,10 @@ func TestDirCorruptFileIgnoredAndRefetched(t *testing.T) {
 	os.WriteFile(filepath.Join(path, "sha256", ".tmp-abc"), []byte("partial"), 0o644)
 
 	st2 := Dir(path)
-	entries, err := st2.Load(ctx)
+	c, err := loadCache(t, st2)
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := New(entries)
 	get := Wrap(reg.fetch, c)
 	for _, d := range ds {
 		raw, err := get(ctx, "pkg", d)
@@ -377,21 +596,20 @@ func TestDirSaveIsIncremental(t *testing.T) {
 	for _, d := range ds[:3] {
 		first[d] = reg.blobs[d]
 	}
-	if err := st.Save(ctx, first); err != nil {
+	if err := st.Save(ctx, maps.All(first)); err != nil {
 		t.Fatal(err)
 	}
 
 	st2 := Dir(path)
-	entries, err := st2.Load(ctx)
-	if err != nil || len(entries) != 3 {
-		t.Fatalf("Load = %d, %v", len(entries), err)
+	c, err := loadCache(t, st2)
+	if err != nil || c.Len() != 3 {
+		t.Fatalf("Load = %d, %v", c.Len(), err)
 	}
 	// A rewrite is a new file renamed into place: a new inode.
 	inodes := map[string]uint64{}
 	for _, d := range ds[:3] {
 		inodes[d] = inode(t, filepath.Join(path, "sha256", strings.TrimPrefix(d, "sha256:")))
 	}
-	c := New(entries)
 	for _, d := range ds[3:] {
 		c.Put(d, reg.blobs[d])
 	}
@@ -409,7 +627,7 @@ func TestDirSaveIsIncremental(t *testing.T) {
 	}
 	// Entries that do not verify are never written.
 	junk := digestOf([]byte("junk"))
-	if err := st2.Save(ctx, map[string][]byte{junk: []byte("not junk")}); err != nil {
+	if err := st2.Save(ctx, maps.All(map[string][]byte{junk: []byte("not junk")})); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := os.Stat(filepath.Join(path, "sha256", strings.TrimPrefix(junk, "sha256:"))); err == nil {
@@ -424,10 +642,10 @@ func TestDirSaveUnwritableReturnsError(t *testing.T) {
 	os.WriteFile(file, nil, 0o644)
 	st := Dir(filepath.Join(file, "cache"))
 	raw := manifestN(1)
-	if err := st.Save(context.Background(), map[string][]byte{digestOf(raw): raw}); err == nil {
+	if err := st.Save(context.Background(), maps.All(map[string][]byte{digestOf(raw): raw})); err == nil {
 		t.Fatal("expected an error")
 	}
-	if entries, err := st.Load(context.Background()); entries == nil {
-		t.Fatalf("Load returned a nil map (err %v)", err)
+	if entries, err := load(context.Background(), st); err == nil || len(entries) != 0 {
+		t.Fatalf("Load = %d entries, %v; want none and an error", len(entries), err)
 	}
 }
