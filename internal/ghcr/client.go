@@ -355,9 +355,12 @@ func (c *Client) DeleteVersion(ctx context.Context, pkg string, id int64) error 
 	} else {
 		_, err = c.gh.Users.PackageDeleteVersion(ctx, c.userPath, "container", url.PathEscape(pkg), id)
 	}
-	var ge *github.ErrorResponse
+	var (
+		ge       *github.ErrorResponse
+		accepted *github.AcceptedError
+	)
 	switch {
-	case err == nil:
+	case err == nil, errors.As(err, &accepted): // 202: GitHub took it and finishes on its own
 		return nil
 	case isStatus(err, http.StatusNotFound):
 		return fmt.Errorf("%w: %v", retention.ErrGone, err)
