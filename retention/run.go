@@ -119,13 +119,17 @@ func load(ctx context.Context, src Source, pkg string, versions []Version, known
 		wg       sync.WaitGroup
 		sem      = make(chan struct{}, ManifestConcurrency)
 	)
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
+	var fetch []Version
 	for _, v := range versions {
 		if m, ok := known[v.Digest]; ok {
-			manifests[v.Digest] = m
-			continue
+			manifests[v.Digest] = m // before any goroutine writes the map
+		} else {
+			fetch = append(fetch, v)
 		}
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	for _, v := range fetch {
 		wg.Add(1)
 		sem <- struct{}{}
 		go func() {
