@@ -108,21 +108,11 @@ func parseInputs(a *githubactions.Action) (config, error) {
 
 	cfg.cacheDir = in["cache-dir"]
 
-	rules := in
 	if path := in["apply-plan"]; path != "" {
-		f, perrs := readReviewed(path, in, &cfg)
-		errs = append(errs, perrs...)
-		if f != nil {
-			rules = f.Inputs
-		}
+		errs = append(errs, readReviewed(path, in, &cfg)...)
 	}
-	var perrs []string
-	cfg.policy, perrs = parsePolicy(rules)
-	if cfg.reviewed != nil {
-		for i, e := range perrs {
-			perrs[i] = "apply-plan: the plan's " + e
-		}
-	}
+	policy, perrs := parsePolicy(in)
+	cfg.policy = policy
 	errs = append(errs, perrs...)
 	if in["restore-from"] != "" {
 		if in["apply-plan"] != "" {
@@ -186,44 +176,30 @@ func parsePolicy(in map[string]string) (retention.Policy, []string) {
 	return p, append(b.errs, errs...)
 }
 
-// readReviewed reads apply-plan's file. The reviewed plan decides the rules,
-// the owner and the packages; inputs that say otherwise are an error rather
-// than a silent override.
-func readReviewed(path string, in map[string]string, cfg *config) (*retention.PlanFile, []string) {
+// readReviewed reads apply-plan's file. The plan only narrows what this run
+// deletes; the rules are this run's own inputs, and must be the ones the
+// plan was made with, so a plan file (an artifact anyone who can open a pull
+// request may have produced) can never widen a deletion or change the owner.
+func readReviewed(path string, in map[string]string, cfg *config) []string {
 	data, err := os.ReadFile(path)
 	if err != nil {
-		return nil, []string{"apply-plan: " + err.Error()}
+		return []string{"apply-plan: " + err.Error()}
 	}
 	f, err := retention.ReadPlanFile(data)
 	if err != nil {
-		return nil, []string{"apply-plan: " + path + ": " + err.Error()}
+		return []string{"apply-plan: " + path + ": " + err.Error()}
 	}
 	var errs []string
 	for _, n := range policyInputs {
-		if in[n] == "" {
-			continue
-		}
 		if given, planned := orDefault(n, in[n]), orDefault(n, f.Inputs[n]); given != planned {
-			errs = append(errs, fmt.Sprintf("%s: %q differs from the reviewed plan's %q (apply-plan takes its rules from the plan; leave %s out)", n, in[n], f.Inputs[n], n))
+			errs = append(errs, fmt.Sprintf("%s: %q differs from the reviewed plan's %q (apply-plan recomputes with this run's rules, which must be the ones the plan was made with)", n, in[n], f.Inputs[n]))
 		}
 	}
-	if f.Owner != "" {
-		if cfg.owner != "" && !strings.EqualFold(cfg.owner, f.Owner) {
-			errs = append(errs, fmt.Sprintf("owner: %q differs from the reviewed plan's %q", cfg.owner, f.Owner))
-		}
-		cfg.owner = f.Owner
-	}
-	if in["packages"] != "" && in["packages"] != f.Inputs["packages"] {
-		errs = append(errs, fmt.Sprintf("packages: %q differs from the reviewed plan's packages (leave packages out)", in["packages"]))
-	}
-	cfg.packages = nil
-	for _, p := range f.Packages {
-		if p.Error == "" {
-			cfg.packages = append(cfg.packages, p.Package)
-		}
+	if f.Owner != "" && !strings.EqualFold(cfg.owner, f.Owner) {
+		errs = append(errs, fmt.Sprintf("owner: %q differs from the reviewed plan's %q", cfg.owner, f.Owner))
 	}
 	cfg.reviewed = f
-	return f, errs
+	return errs
 }
 
 func orDefault(input, v string) string {

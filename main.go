@@ -173,37 +173,44 @@ var outputNames = []string{"planned-count", "kept-count", "deleted-count", "dele
 // writeResults writes the job summary, the plan file and the outputs.
 func writeResults(a *githubactions.Action, r *retention.Report) error {
 	a.AddStepSummary(r.Markdown())
-	dir := a.Getenv("RUNNER_TEMP")
-	if dir == "" {
-		dir = os.TempDir()
-	}
-	planPath := filepath.Join(dir, "ghcr-prune-plan.json")
-	if err := writePlanFile(planPath, r); err != nil {
-		return fmt.Errorf("writing the plan file: %w", err)
-	}
-	planned, kept, deleted, deferred := 0, 0, 0, 0
-	var ids []string
+	planned, kept, deferred := 0, 0, 0
 	for _, p := range r.Packages {
 		if p.Plan != nil {
 			planned += len(p.Plan.Delete)
 			kept += len(p.Plan.Keep)
 			deferred += len(p.Plan.Deferred)
 		}
-		if p.Result != nil {
-			for _, x := range p.Result.Applied {
-				if x.Outcome == retention.Deleted {
-					deleted++
-					ids = append(ids, strconv.FormatInt(x.ID, 10))
-				}
-			}
-		}
 	}
+	ids := r.DeletedIDs()
+	// Outputs first: whatever happens to the plan file, the ids of what
+	// was deleted must reach the workflow.
 	a.SetOutput("planned-count", strconv.Itoa(planned))
 	a.SetOutput("kept-count", strconv.Itoa(kept))
-	a.SetOutput("deleted-count", strconv.Itoa(deleted))
+	a.SetOutput("deleted-count", strconv.Itoa(len(ids)))
 	a.SetOutput("deleted-ids", strings.Join(ids, ","))
 	a.SetOutput("broken-count", strconv.Itoa(r.BrokenAfter()))
 	a.SetOutput("deferred-count", strconv.Itoa(deferred))
-	a.SetOutput("plan-path", planPath)
+	path, shown := planFilePath(a)
+	if err := writePlanFile(path, r); err != nil {
+		return fmt.Errorf("writing the plan file %s: %w", path, err)
+	}
+	a.SetOutput("plan-path", shown)
 	return nil
+}
+
+// planFilePath is where the plan file goes and the path later steps know it
+// by. A Docker action sees the runner's workspace (mounted at
+// GITHUB_WORKSPACE) but not its RUNNER_TEMP, so the file goes into the
+// workspace and the output is relative to it, as upload-artifact expects.
+func planFilePath(a *githubactions.Action) (path, shown string) {
+	const name = "ghcr-prune-plan.json"
+	if ws := a.Getenv("GITHUB_WORKSPACE"); ws != "" {
+		return filepath.Join(ws, name), name
+	}
+	dir := a.Getenv("RUNNER_TEMP")
+	if dir == "" {
+		dir = os.TempDir()
+	}
+	path = filepath.Join(dir, name)
+	return path, path
 }

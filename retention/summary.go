@@ -85,8 +85,8 @@ func (r *Report) markdown(rows int) string {
 	return b.String()
 }
 
-// DeletedIDs are the ids of every version this run deleted, "package:id"
-// when the run covered several packages.
+// DeletedIDs are the ids of every version this run deleted, in deletion
+// order (restore-from restores them in reverse).
 func (r *Report) DeletedIDs() []string {
 	var ids []string
 	for _, p := range r.Packages {
