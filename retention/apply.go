@@ -86,16 +86,26 @@ type Replanner func(ctx context.Context, remaining map[string]Decision) (*Plan, 
 // nothing it still needs deleted. An unexpected error stops the run: what is
 // left is reported, not guessed at.
 func Apply(ctx context.Context, p *Plan, del Deleter) *Result {
-	return ApplyWaves(ctx, p, del, nil)
+	return ApplyWaves(ctx, p, del, nil, nil)
 }
+
+// Changed tells, cheaply, whether the package changed since it was last
+// read (a push, a new tag): a large wave checks it every CheckEvery
+// deletions and has the package read again when it did.
+type Changed func(ctx context.Context) (bool, error)
+
+// CheckEvery is how many deletions a wave makes between two Changed checks:
+// with DELETEs paced at 150 a minute, about every 20 seconds.
+const CheckEvery = 50
 
 // ApplyWaves deletes in waves: first the versions nothing else in the plan
 // points at (indexes, referrers), then, after replan has read the package
-// again, the next layer (their children and subjects), and so on. A push that
-// lands meanwhile and reuses a planned child, or a tag added to a planned
-// version, takes it out of the plan instead of being broken by it. With a
-// nil replan the waves run on the original plan.
-func ApplyWaves(ctx context.Context, p *Plan, del Deleter, replan Replanner) *Result {
+// again, the next layer (their children and subjects), and so on; within a
+// wave, every CheckEvery deletions, changed says whether to read it again
+// first. A push that lands meanwhile and reuses a planned child, or a tag
+// added to a planned version, takes it out of the plan instead of being
+// broken by it. With a nil replan the waves run on the original plan.
+func ApplyWaves(ctx context.Context, p *Plan, del Deleter, replan Replanner, changed Changed) *Result {
 	res := &Result{}
 	gone := map[string]bool{}
 	done := make(map[string]Applied, len(p.Delete))
@@ -116,7 +126,19 @@ func ApplyWaves(ctx context.Context, p *Plan, del Deleter, replan Replanner) *Re
 		if len(pending) == 0 {
 			break
 		}
-		for _, d := range current.wave(pending, inPlan) {
+		for i, d := range current.wave(pending, inPlan) {
+			if i > 0 && i%CheckEvery == 0 && replan != nil && changed != nil {
+				// A wave of thousands takes many minutes: a push meanwhile
+				// that reuses a planned version must not wait for its end.
+				moved, err := changed(ctx)
+				if err != nil {
+					res.Err = fmt.Errorf("checking the package for changes between deletions: %w", err)
+					break
+				}
+				if moved {
+					break // read it again before deleting more
+				}
+			}
 			a := Applied{Decision: original[d.Digest]}
 			if blocker := current.blocker(d.Digest, gone); blocker != "" {
 				a.Outcome, a.Detail = Skipped, fmt.Sprintf("kept: %s that points at it was not deleted", shortDigest(blocker))

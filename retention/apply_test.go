@@ -5,6 +5,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/ghcr-prune/ghcr-prune/manifest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -198,5 +199,56 @@ func TestPlanFileReadsBack(t *testing.T) {
 	}
 	if f.Packages[1].Error == "" {
 		t.Error("the failed package's error is lost")
+	}
+}
+
+// A wave of thousands takes many minutes at GitHub's pace: every CheckEvery
+// deletions the run asks whether the package changed, and if so reads it
+// again before deleting more, so a push that reuses a planned image saves it.
+func TestApplyWavesReadsAgainWithinALongWave(t *testing.T) {
+	b := newPkg()
+	for i := range 3 * CheckEvery {
+		b.image(fmt.Sprintf("img-%03d", i), 9*day)
+	}
+	policy := policy(func(p *Policy) { p.DeleteUntagged = true })
+	plan, err := Compute(b.snap, policy, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	last := plan.Delete[len(plan.Delete)-1] // a new index will reuse it
+	del := deleterFor(b, nil)
+	checks, replans := 0, 0
+	changed := func(context.Context) (bool, error) {
+		checks++
+		return checks == 1, nil // a push landed before the first check
+	}
+	replan := func(_ context.Context, remaining map[string]Decision) (*Plan, error) {
+		replans++
+		s := b.snap
+		s.Versions = nil
+		for _, v := range b.snap.Versions {
+			if _, ok := remaining[v.Digest]; ok {
+				s.Versions = append(s.Versions, v)
+			}
+		}
+		next := newPkg()
+		next.snap = s
+		next.add("new-index", 0, &manifest.Manifest{Kind: manifest.KindIndex, Children: []manifest.Descriptor{{Digest: last.Digest}}}, "latest")
+		return Sweep(next.snap, remaining, Patterns{})
+	}
+	res := ApplyWaves(context.Background(), plan, del, replan, changed)
+	if res.Err != nil {
+		t.Fatal(res.Err)
+	}
+	if replans == 0 || checks == 0 {
+		t.Fatalf("checks %d, replans %d: the wave never looked again", checks, replans)
+	}
+	for _, c := range del.calls {
+		if c == b.names[last.Digest] {
+			t.Fatalf("deleted %s, which a push reused mid-wave", c)
+		}
+	}
+	if got := len(del.calls); got != len(plan.Delete)-1 {
+		t.Errorf("%d DELETEs, want %d", got, len(plan.Delete)-1)
 	}
 }

@@ -90,21 +90,23 @@ func sameListing(a, b []Version) bool {
 	if len(a) != len(b) {
 		return false
 	}
-	key := func(v Version) string {
-		tags := slices.Clone(v.Tags)
-		slices.Sort(tags)
-		return fmt.Sprint(v.ID, v.Digest, tags)
-	}
 	seen := make(map[string]bool, len(a))
 	for _, v := range a {
-		seen[key(v)] = true
+		seen[versionKey(v)] = true
 	}
 	for _, v := range b {
-		if !seen[key(v)] {
+		if !seen[versionKey(v)] {
 			return false
 		}
 	}
 	return true
+}
+
+// versionKey is what two listings must agree on for one version.
+func versionKey(v Version) string {
+	tags := slices.Clone(v.Tags)
+	slices.Sort(tags)
+	return fmt.Sprint(v.ID, v.Digest, tags)
 }
 
 // load fetches the manifests of versions that known does not already hold
@@ -355,6 +357,21 @@ func reviewSkipped(f *PlanFile, plan *Plan) []Skip {
 	return out
 }
 
+// NewestLister is a registry that can list just the newest versions of a
+// package (one page): where a push shows up first.
+type NewestLister interface {
+	NewestVersions(ctx context.Context, pkg string) ([]Version, error)
+}
+
+// listing indexes versions by id for spotting a change.
+func listing(vs []Version) map[int64]string {
+	m := make(map[int64]string, len(vs))
+	for _, v := range vs {
+		m[v.ID] = versionKey(v)
+	}
+	return m
+}
+
 // Budgeter is a registry that knows how many REST requests its rate limit
 // has left.
 type Budgeter interface {
@@ -399,20 +416,35 @@ func runPackage(ctx context.Context, reg Registry, pkg string, policy Policy, no
 	if dryRun || (len(plan.Delete) == 0 && len(plan.Untag) == 0) {
 		return pr
 	}
-	known := snap.Manifests
+	known, listed := snap.Manifests, listing(snap.Versions)
 	replan := func(ctx context.Context, remaining map[string]Decision) (*Plan, error) {
 		snap, err := loadListing(ctx, reg, pkg, true, known)
 		if err != nil {
 			return nil, err
 		}
-		known = snap.Manifests
+		known, listed = snap.Manifests, listing(snap.Versions)
 		next, err := Sweep(snap, remaining, policy.ExcludeTags)
 		if err == nil {
 			err = next.Check(policy)
 		}
 		return next, err
 	}
-	pr.Result = ApplyWaves(ctx, plan, reg, replan)
+	var changed Changed
+	if nl, ok := reg.(NewestLister); ok {
+		changed = func(ctx context.Context) (bool, error) {
+			newest, err := nl.NewestVersions(ctx, pkg)
+			if err != nil {
+				return false, err
+			}
+			for _, v := range newest {
+				if listed[v.ID] != versionKey(v) {
+					return true, nil
+				}
+			}
+			return false, nil
+		}
+	}
+	pr.Result = ApplyWaves(ctx, plan, reg, replan, changed)
 	for _, a := range pr.Result.Applied {
 		switch a.Outcome {
 		case Deleted, AlreadyGone:

@@ -14,6 +14,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
@@ -39,7 +40,18 @@ type Config struct {
 	// which stays below GitHub's secondary limit of 900 points a minute per
 	// endpoint at 5 points a DELETE; negative means unpaced.
 	DeletesPerMinute int
+	// Timeout bounds one REST call, its retries and rate-limit waits
+	// included, when New builds the HTTP client (HTTP nil); 0 means
+	// DefaultTimeout. A server that sends no headers is already cut off per
+	// attempt by NewTransport's DefaultResponseHeaderTimeout; this is the
+	// backstop for an answer that stalls halfway.
+	Timeout time.Duration
 }
+
+// DefaultTimeout is longer than the Transport's worst retry schedule (five
+// waits of up to MaxWait, 5 min, for a rate limit), so that it never cuts a
+// wait GitHub asked for short.
+const DefaultTimeout = 30 * time.Minute
 
 // DefaultDeletesPerMinute leaves GitHub's 180 a minute some headroom.
 const DefaultDeletesPerMinute = 150
@@ -87,7 +99,11 @@ type Stats struct {
 func New(ctx context.Context, cfg Config) (*Client, error) {
 	hc := cfg.HTTP
 	if hc == nil {
-		hc = &http.Client{Transport: NewTransport(nil)}
+		timeout := cfg.Timeout
+		if timeout <= 0 {
+			timeout = DefaultTimeout
+		}
+		hc = &http.Client{Transport: NewTransport(nil), Timeout: timeout}
 	}
 	// go-github's WithAuthToken wraps the client's transport in place; the
 	// registry must not get the REST bearer header, so keep the bare one.
@@ -343,7 +359,10 @@ func (c *Client) Image(pkg string) string {
 }
 
 // DeleteVersion deletes one package version, which on GHCR also deletes the
-// manifest and every tag on it.
+// manifest and every tag on it. A version that is not there is
+// retention.ErrGone, unless the Transport retried the DELETE after an attempt
+// GitHub may have carried out (a 5xx or a dropped connection): then the 404
+// is this DELETE's own work, and the result is nil.
 func (c *Client) DeleteVersion(ctx context.Context, pkg string, id int64) error {
 	if err := c.pacer.wait(ctx); err != nil {
 		return err
@@ -363,6 +382,12 @@ func (c *Client) DeleteVersion(ctx context.Context, pkg string, id int64) error 
 	case err == nil, errors.As(err, &accepted): // 202: GitHub took it and finishes on its own
 		return nil
 	case isStatus(err, http.StatusNotFound):
+		if errors.As(err, &ge) && maybeApplied(ge.Response) {
+			// An earlier attempt got a 5xx or no answer, yet GitHub deleted
+			// the version: this run did, and must report (and be able to
+			// restore) it.
+			return nil
+		}
 		return fmt.Errorf("%w: %v", retention.ErrGone, err)
 	case errors.As(err, &ge) && ge.Response != nil && ge.Response.StatusCode == http.StatusBadRequest:
 		return &retention.RefusedError{Message: ge.Message}
@@ -433,28 +458,70 @@ func placeholder(tag string) (v1.Image, error) {
 	}).(v1.Image), nil
 }
 
+// findVersionWaits are the pauses between lookups of a version just pushed:
+// the Packages API can lag the registry by a few seconds. About 30 s in all.
+var findVersionWaits = []time.Duration{
+	500 * time.Millisecond, time.Second, 2 * time.Second, 4 * time.Second, 8 * time.Second, 16 * time.Second,
+}
+
 // findVersion finds the version id of a digest just pushed: versions are
-// listed newest first, so the first page almost always has it.
+// listed newest first, so the first page almost always has it; otherwise the
+// whole listing is read. Until the version shows up, it looks again after
+// each of findVersionWaits.
 func (c *Client) findVersion(ctx context.Context, pkg, digest string) (int64, error) {
-	first, _, err := c.versionsPage(ctx, pkg, 1)
+	for try := 0; ; try++ {
+		id, found, err := c.lookupVersion(ctx, pkg, digest)
+		if err != nil || found {
+			return id, err
+		}
+		if try >= len(findVersionWaits) {
+			return 0, fmt.Errorf("no version of %s has digest %s (looked %d times over %v)", pkg, digest, try+1, sum(findVersionWaits))
+		}
+		if err := c.sleep(ctx, findVersionWaits[try]); err != nil {
+			return 0, err
+		}
+	}
+}
+
+func (c *Client) lookupVersion(ctx context.Context, pkg, digest string) (int64, bool, error) {
+	first, resp, err := c.versionsPage(ctx, pkg, 1)
 	if err != nil {
-		return 0, err
+		return 0, false, err
 	}
 	for _, v := range first {
 		if v.GetName() == digest {
-			return v.GetID(), nil
+			return v.GetID(), true, nil
 		}
+	}
+	if resp.NextPage == 0 && resp.LastPage <= 1 && len(first) < perPage {
+		return 0, false, nil // page 1 is the whole listing
 	}
 	all, err := c.Versions(ctx, pkg)
 	if err != nil {
-		return 0, err
+		return 0, false, err
 	}
 	for _, v := range all {
 		if v.Digest == digest {
-			return v.ID, nil
+			return v.ID, true, nil
 		}
 	}
-	return 0, fmt.Errorf("no version of %s has digest %s", pkg, digest)
+	return 0, false, nil
+}
+
+// sleep is the Transport's Sleep (which tests replace), or a real wait.
+func (c *Client) sleep(ctx context.Context, d time.Duration) error {
+	if c.limits != nil && c.limits.Sleep != nil {
+		return c.limits.Sleep(ctx, d)
+	}
+	return sleep(ctx, d)
+}
+
+func sum(ds []time.Duration) time.Duration {
+	var t time.Duration
+	for _, d := range ds {
+		t += d
+	}
+	return t
 }
 
 // RestoreVersion restores a deleted version (possible for 30 days).

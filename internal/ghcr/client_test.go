@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"slices"
 	"strconv"
 	"strings"
@@ -1020,5 +1021,332 @@ func TestClientUsesTheAuthenticatedUsersPaths(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// deleteThenFail is a fault hook for the first DELETE: it lets the fake
+// delete the version, then answers as if it had not (fail writes the
+// answer, or drops the connection when nil). Later requests go through.
+func deleteThenFail(srv *fakeghcr.Server, fail func(http.ResponseWriter)) func(http.ResponseWriter, *http.Request) bool {
+	var once atomic.Bool
+	return func(w http.ResponseWriter, r *http.Request) bool {
+		if r.Method != http.MethodDelete || once.Swap(true) {
+			return false
+		}
+		req, _ := http.NewRequestWithContext(r.Context(), http.MethodDelete, srv.URL()+r.URL.RequestURI(), nil)
+		req.Header = r.Header.Clone()
+		req.Header.Set("X-Fakeghcr-Seed", "1")
+		resp, err := seedClient.Do(req)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+			return true
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusNoContent {
+			http.Error(w, "seed delete: "+resp.Status, http.StatusInternalServerError)
+			return true
+		}
+		if fail == nil {
+			if conn, _, err := w.(http.Hijacker).Hijack(); err == nil {
+				conn.Close()
+			}
+			return true
+		}
+		fail(w)
+		return true
+	}
+}
+
+// GitHub deletes the version but the answer is lost (502, dropped
+// connection); the retry finds it gone. That is this run's delete, not an
+// "already gone".
+func TestDeleteRetriedAfterItSucceeded(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name string
+		fail func(http.ResponseWriter)
+	}{
+		{"502", func(w http.ResponseWriter) { w.WriteHeader(http.StatusBadGateway) }},
+		{"500", func(w http.ResponseWriter) { w.WriteHeader(http.StatusInternalServerError) }},
+		{"connection dropped", nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			srv := start(t)
+			p := srv.Pusher("Acme", "app")
+			must[string](t)(p.Image("v1"))
+			d := must[string](t)(p.Image(""))
+			id := idOf(t, srv, "Acme", "app", d)
+			c, w := connect(t, srv, "Acme")
+			srv.SetFault(deleteThenFail(srv, tc.fail))
+			before := srv.Stats().REST["DELETE"]
+			if err := c.DeleteVersion(bg, "app", id); err != nil {
+				t.Fatalf("DeleteVersion = %v, want nil (this run deleted it)", err)
+			}
+			if n := srv.Stats().REST["DELETE"] - before; n != 2 {
+				t.Errorf("%d DELETEs reached the fake, want 2 (one retry)", n)
+			}
+			if !versionOf(srv, "Acme", "app", d).Deleted {
+				t.Error("the version is still active")
+			}
+			if len(w.get()) != 1 {
+				t.Errorf("waits = %v, want one backoff", w.get())
+			}
+			// A later, first-try 404 is still "already gone".
+			if err := c.DeleteVersion(bg, "app", id); !errors.Is(err, retention.ErrGone) {
+				t.Errorf("delete again: err = %v, want ErrGone", err)
+			}
+		})
+	}
+}
+
+// A DELETE refused by a rate limit was not carried out: a 404 on its retry
+// means someone else deleted the version, so it stays ErrGone.
+func TestDeleteRetriedAfterRateLimitStillGone(t *testing.T) {
+	t.Parallel()
+	srv := start(t)
+	p := srv.Pusher("Acme", "app")
+	must[string](t)(p.Image("v1"))
+	d := must[string](t)(p.Image(""))
+	id := idOf(t, srv, "Acme", "app", d)
+	c, w := connect(t, srv, "Acme")
+	if err := c.DeleteVersion(bg, "app", id); err != nil {
+		t.Fatal(err)
+	}
+	srv.SetFault(fakeghcr.FailTimes(1, func(r *http.Request) bool { return r.Method == http.MethodDelete },
+		func(w http.ResponseWriter) { fakeghcr.WriteSecondaryLimit(w, http.StatusForbidden, 60*time.Second) }))
+	if err := c.DeleteVersion(bg, "app", id); !errors.Is(err, retention.ErrGone) {
+		t.Errorf("err = %v, want ErrGone", err)
+	}
+	wantWaits(t, w, 60*time.Second)
+}
+
+// A DELETE that fails with 5xx to the end is an error, neither gone nor done.
+func TestDeleteAlways502IsAnError(t *testing.T) {
+	t.Parallel()
+	srv := start(t)
+	p := srv.Pusher("Acme", "app")
+	must[string](t)(p.Image("v1"))
+	d := must[string](t)(p.Image(""))
+	c, _ := connect(t, srv, "Acme")
+	srv.SetFault(func(w http.ResponseWriter, r *http.Request) bool {
+		if r.Method != http.MethodDelete {
+			return false
+		}
+		w.WriteHeader(http.StatusBadGateway)
+		return true
+	})
+	err := c.DeleteVersion(bg, "app", idOf(t, srv, "Acme", "app", d))
+	if err == nil || errors.Is(err, retention.ErrGone) {
+		t.Errorf("err = %v, want a plain failure", err)
+	}
+}
+
+// untagSetup pushes an image tagged pr-1 and v1 (and another image) and
+// returns the image's digest and the digests present before any untag.
+func untagSetup(t *testing.T, srv *fakeghcr.Server) (string, map[string]bool) {
+	t.Helper()
+	p := srv.Pusher("Acme", "app")
+	img := must[string](t)(p.Image("pr-1"))
+	if err := p.Tag(img, "v1"); err != nil {
+		t.Fatal(err)
+	}
+	must[string](t)(p.Image("main"))
+	known := map[string]bool{}
+	for _, v := range srv.Versions("Acme", "app") {
+		known[v.Digest] = true
+	}
+	return img, known
+}
+
+// hideNewVersions hides every version not in known from the versions
+// listing, for the first `times` listings after the first manifest PUT
+// (times < 0: always), as if the Packages API lagged the registry.
+func hideNewVersions(srv *fakeghcr.Server, known map[string]bool, times int) (func(http.ResponseWriter, *http.Request) bool, *atomic.Int32) {
+	var put atomic.Bool
+	var hidden atomic.Int32
+	return func(w http.ResponseWriter, r *http.Request) bool {
+		if r.Method == http.MethodPut && strings.Contains(r.URL.Path, "/manifests/") {
+			put.Store(true)
+			return false
+		}
+		if !put.Load() || r.Method != http.MethodGet || !strings.HasSuffix(r.URL.Path, "/versions") {
+			return false
+		}
+		if times >= 0 && int(hidden.Load()) >= times {
+			return false
+		}
+		hidden.Add(1)
+		req, _ := http.NewRequestWithContext(r.Context(), http.MethodGet, srv.URL()+r.URL.RequestURI(), nil)
+		req.Header = r.Header.Clone()
+		req.Header.Set("X-Fakeghcr-Seed", "1")
+		resp, err := seedClient.Do(req)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadGateway)
+			return true
+		}
+		defer resp.Body.Close()
+		var items []map[string]any
+		if err := json.NewDecoder(resp.Body).Decode(&items); err != nil {
+			http.Error(w, fmt.Sprint("bad page: ", err), http.StatusBadGateway)
+			return true
+		}
+		kept := []map[string]any{}
+		for _, v := range items {
+			if name, _ := v["name"].(string); known[name] {
+				kept = append(kept, v)
+			}
+		}
+		for k, v := range resp.Header {
+			w.Header()[k] = v
+		}
+		w.Header().Del("Content-Length")
+		w.WriteHeader(resp.StatusCode)
+		json.NewEncoder(w).Encode(kept)
+		return true
+	}, &hidden
+}
+
+func wantUntagged(t *testing.T, srv *fakeghcr.Server, img string, known map[string]bool) {
+	t.Helper()
+	placeholders := 0
+	for _, v := range srv.Versions("Acme", "app") {
+		switch {
+		case v.Digest == img:
+			if v.Deleted || !slices.Equal(v.Tags, []string{"v1"}) {
+				t.Errorf("image: deleted %v, tags %v; want active with [v1]", v.Deleted, v.Tags)
+			}
+		case !known[v.Digest]:
+			placeholders++
+			if !v.Deleted {
+				t.Errorf("placeholder %s left active with tags %v", v.Digest, v.Tags)
+			}
+		}
+	}
+	if placeholders != 1 {
+		t.Errorf("%d placeholders, want 1", placeholders)
+	}
+}
+
+func TestUntag(t *testing.T) {
+	t.Parallel()
+	srv := start(t)
+	img, known := untagSetup(t, srv)
+	c, w := connect(t, srv, "Acme")
+	if err := c.Untag(bg, "app", "pr-1", img); err != nil {
+		t.Fatal(err)
+	}
+	wantUntagged(t, srv, img, known)
+	wantWaits(t, w)
+	// One package page holds every version: it is read once.
+	if s := c.Stats(); s.ListRequests != 1 || s.DeleteRequests != 1 || s.RegistryWrites != 1 {
+		t.Errorf("Stats = %+v, want 1 list, 1 delete, 1 registry write", s)
+	}
+}
+
+// The Packages API lags the registry: the placeholder shows up in the
+// listing a little later, and Untag waits for it.
+func TestUntagWaitsForTheListing(t *testing.T) {
+	t.Parallel()
+	srv := start(t)
+	img, known := untagSetup(t, srv)
+	c, w := connect(t, srv, "Acme")
+	hook, hidden := hideNewVersions(srv, known, 2)
+	srv.SetFault(hook)
+	if err := c.Untag(bg, "app", "pr-1", img); err != nil {
+		t.Fatal(err)
+	}
+	if hidden.Load() != 2 {
+		t.Errorf("the placeholder was hidden from %d listings, want 2", hidden.Load())
+	}
+	wantUntagged(t, srv, img, known)
+	wantWaits(t, w, 500*time.Millisecond, time.Second)
+}
+
+// A placeholder that never shows up fails the untag after about 30 s of
+// looking, and says the tag now points at the placeholder.
+func TestUntagGivesUpWaitingForTheListing(t *testing.T) {
+	t.Parallel()
+	srv := start(t)
+	img, known := untagSetup(t, srv)
+	c, w := connect(t, srv, "Acme")
+	hook, hidden := hideNewVersions(srv, known, -1)
+	srv.SetFault(hook)
+	err := c.Untag(bg, "app", "pr-1", img)
+	if err == nil || !strings.Contains(err.Error(), "placeholder") || !strings.Contains(err.Error(), "no version of app has digest") {
+		t.Fatalf("err = %v, want a placeholder-not-found error", err)
+	}
+	var total time.Duration
+	got := w.get()
+	for _, d := range got {
+		total += d
+	}
+	if len(got) != 6 || got[0] != 500*time.Millisecond || total < 25*time.Second || total > 35*time.Second {
+		t.Errorf("waits = %v (%v in all), want 6 growing from 0.5s to about 30s", got, total)
+	}
+	if n := hidden.Load(); n != 7 {
+		t.Errorf("%d listings, want 7", n)
+	}
+}
+
+// Untag's wait for the listing ends with the caller's context.
+func TestUntagWaitStopsWithContext(t *testing.T) {
+	t.Parallel()
+	srv := start(t)
+	img, known := untagSetup(t, srv)
+	tr := ghcr.NewTransport(nil) // the real Sleep
+	tr.Base = http.DefaultTransport.(*http.Transport).Clone()
+	c, err := ghcr.New(bg, ghcr.Config{Token: token, Owner: "Acme", APIURL: srv.URL(), RegistryURL: srv.URL(), HTTP: &http.Client{Transport: tr}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hook, _ := hideNewVersions(srv, known, -1)
+	srv.SetFault(hook)
+	ctx, cancel := context.WithTimeout(bg, 700*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	err = c.Untag(ctx, "app", "pr-1", img)
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("err = %v, want context.DeadlineExceeded", err)
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("returned after %v", d)
+	}
+}
+
+// New's own HTTP client has a timeout: a call to a server that never
+// answers fails once it passes, without retries.
+func TestNewClientTimeout(t *testing.T) {
+	t.Parallel()
+	var hung atomic.Int32
+	release := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/users/alice" {
+			w.Header().Set("Content-Type", "application/json")
+			io.WriteString(w, `{"login":"alice","type":"User"}`)
+			return
+		}
+		hung.Add(1)
+		select {
+		case <-r.Context().Done():
+		case <-release:
+		}
+	}))
+	t.Cleanup(srv.Close)
+	t.Cleanup(func() { close(release) })
+	c, err := ghcr.New(bg, ghcr.Config{Owner: "alice", APIURL: srv.URL, RegistryURL: srv.URL, Timeout: 200 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	err = c.CheckPackage(bg, "app")
+	if err == nil || !strings.Contains(err.Error(), "Client.Timeout") {
+		t.Errorf("err = %v, want a Client.Timeout error", err)
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("returned after %v", d)
+	}
+	if n := hung.Load(); n != 1 {
+		t.Errorf("%d requests, want 1 (a caller's timeout is not retried)", n)
 	}
 }

@@ -2,6 +2,7 @@ package ghcr
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"io"
 	"math/rand/v2"
@@ -33,12 +34,30 @@ type Transport struct {
 	seen      atomic.Bool
 }
 
+// Headers the Transport adds to a response that took more than one attempt,
+// for callers to whom a retry matters (a DELETE retried after a 502 may find
+// its own work done: 404).
+const (
+	// AttemptsHeader is how many attempts the request took, when more than one.
+	AttemptsHeader = "X-Ghcr-Prune-Attempts"
+	// MaybeAppliedHeader is "true" when an earlier attempt failed in a way
+	// that does not tell whether the server acted on it: a 5xx, a connection
+	// error or a timeout (not a rate limit, which GitHub refuses up front).
+	MaybeAppliedHeader = "X-Ghcr-Prune-Maybe-Applied"
+)
+
+// DefaultResponseHeaderTimeout is how long NewTransport(nil) waits for a
+// response's headers before the attempt fails (and is retried).
+const DefaultResponseHeaderTimeout = 60 * time.Second
+
 // Remaining is the primary rate limit's requests left, as GitHub last said.
 func (t *Transport) Remaining() (int, bool) {
 	return int(t.remaining.Load()), t.seen.Load()
 }
 
-// NewTransport wraps base with GitHub's retry rules.
+// NewTransport wraps base with GitHub's retry rules. A nil base is a copy of
+// http.DefaultTransport that gives up on a server that sends no response
+// headers within DefaultResponseHeaderTimeout (the attempt is then retried).
 func NewTransport(base http.RoundTripper) *Transport {
 	if base == nil {
 		// Manifests are fetched 10 at a time; Go's default keeps 2 idle
@@ -46,6 +65,9 @@ func NewTransport(base http.RoundTripper) *Transport {
 		// (and handshake) again.
 		t := http.DefaultTransport.(*http.Transport).Clone()
 		t.MaxIdleConnsPerHost = 32
+		// A connection that never answers would otherwise hang the job
+		// until GitHub's 6 h job timeout.
+		t.ResponseHeaderTimeout = DefaultResponseHeaderTimeout
 		base = t
 	}
 	return &Transport{Base: base, Attempts: 6, MaxWait: 5 * time.Minute, Sleep: sleep, Now: time.Now}
@@ -62,8 +84,11 @@ func sleep(ctx context.Context, d time.Duration) error {
 	}
 }
 
-// RoundTrip implements http.RoundTripper.
+// RoundTrip implements http.RoundTripper. A response that took more than one
+// attempt carries AttemptsHeader, and MaybeAppliedHeader when an earlier
+// attempt may have been carried out.
 func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
+	unsure := false
 	for attempt := 1; ; attempt++ {
 		if attempt > 1 && req.GetBody != nil {
 			body, err := req.GetBody()
@@ -79,7 +104,7 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 				t.seen.Store(true)
 			}
 		}
-		wait, retry := t.retryAfter(resp, err, attempt)
+		wait, retry := t.retryAfter(req.Context(), resp, err, attempt)
 		if !retry || attempt >= t.Attempts || (req.Body != nil && req.Body != http.NoBody && req.GetBody == nil) {
 			if !retry && resp != nil && resp.StatusCode < 400 && resp.Header.Get("X-RateLimit-Remaining") == "0" {
 				// go-github remembers remaining 0 with its reset and then
@@ -87,13 +112,16 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 				// reaches this transport, which waits for it.
 				resp.Header.Del("X-RateLimit-Reset")
 			}
-			return resp, err
+			return mark(resp, attempt, unsure), err
 		}
 		if wait > t.MaxWait {
 			if resp != nil {
-				return resp, nil // let the caller report GitHub's own message
+				return mark(resp, attempt, unsure), nil // let the caller report GitHub's own message
 			}
 			return nil, err
+		}
+		if err != nil || resp.StatusCode >= 500 {
+			unsure = true
 		}
 		if resp != nil {
 			io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
@@ -105,10 +133,34 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 }
 
+// mark labels a response that took more than one attempt.
+func mark(resp *http.Response, attempt int, unsure bool) *http.Response {
+	if resp == nil || attempt <= 1 {
+		return resp
+	}
+	if resp.Header == nil {
+		resp.Header = http.Header{}
+	}
+	resp.Header.Set(AttemptsHeader, strconv.Itoa(attempt))
+	if unsure {
+		resp.Header.Set(MaybeAppliedHeader, "true")
+	}
+	return resp
+}
+
+// maybeApplied says whether resp answers a request retried after an attempt
+// the server may have carried out.
+func maybeApplied(resp *http.Response) bool {
+	return resp != nil && resp.Header.Get(MaybeAppliedHeader) == "true"
+}
+
 // retryAfter says whether a response deserves another try, and after how long.
-func (t *Transport) retryAfter(resp *http.Response, err error, attempt int) (time.Duration, bool) {
+// An error is retried unless the caller's context has ended (cancelled, its
+// deadline or http.Client.Timeout passed): net/http's own timeouts (response
+// headers, dial) also match context.DeadlineExceeded, yet deserve a retry.
+func (t *Transport) retryAfter(ctx context.Context, resp *http.Response, err error, attempt int) (time.Duration, bool) {
 	if err != nil {
-		if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		if ctx.Err() != nil || errors.Is(err, context.Canceled) || permanentTLS(err) {
 			return 0, false
 		}
 		return backoff(attempt), true
@@ -134,6 +186,15 @@ func (t *Transport) retryAfter(resp *http.Response, err error, attempt int) (tim
 		return backoff(attempt), true
 	}
 	return 0, false
+}
+
+// permanentTLS is a TLS failure that a retry does not mend: a server that
+// does not speak TLS (go-containerregistry tries https first on a plain-http
+// registry), or a certificate that does not verify.
+func permanentTLS(err error) bool {
+	var rec tls.RecordHeaderError
+	var cert *tls.CertificateVerificationError
+	return errors.As(err, &rec) || errors.As(err, &cert)
 }
 
 func (t *Transport) now() time.Time {

@@ -399,3 +399,172 @@ func TestTransportContextCancelledNotRetried(t *testing.T) {
 	}
 	wantWaits(t, w)
 }
+
+// A response that took more than one attempt says so, and says whether an
+// earlier attempt may have been carried out (5xx, connection error) or was
+// refused up front (rate limit).
+func TestTransportMarksRetriedResponses(t *testing.T) {
+	t.Parallel()
+	notFound := status(http.StatusNotFound, `{"message":"Package not found."}`)
+	for _, tc := range []struct {
+		name          string
+		steps         []func(http.ResponseWriter)
+		attempts      string
+		maybeApplied  string
+		wantFinalCode int
+	}{
+		{"first try", []func(http.ResponseWriter){notFound}, "", "", http.StatusNotFound},
+		{"after 502", []func(http.ResponseWriter){status(http.StatusBadGateway, "bad"), notFound}, "2", "true", http.StatusNotFound},
+		{"after 429 then 503", []func(http.ResponseWriter){
+			status(http.StatusTooManyRequests, `{}`, "Retry-After", "1"), status(http.StatusServiceUnavailable, "bad"), notFound,
+		}, "3", "true", http.StatusNotFound},
+		{"after a rate limit only", []func(http.ResponseWriter){status(http.StatusTooManyRequests, `{}`, "Retry-After", "1"), notFound}, "2", "", http.StatusNotFound},
+		{"502 to the end", []func(http.ResponseWriter){status(http.StatusBadGateway, "bad"), status(http.StatusBadGateway, "bad")}, "2", "true", http.StatusBadGateway},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			srv, _ := serve(t, tc.steps...)
+			tr, _ := newTransport()
+			tr.Attempts = len(tc.steps)
+			resp, _, err := get(t, tr, srv.URL)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if resp.StatusCode != tc.wantFinalCode {
+				t.Errorf("status %d, want %d", resp.StatusCode, tc.wantFinalCode)
+			}
+			if got := resp.Header.Get(ghcr.AttemptsHeader); got != tc.attempts {
+				t.Errorf("%s = %q, want %q", ghcr.AttemptsHeader, got, tc.attempts)
+			}
+			if got := resp.Header.Get(ghcr.MaybeAppliedHeader); got != tc.maybeApplied {
+				t.Errorf("%s = %q, want %q", ghcr.MaybeAppliedHeader, got, tc.maybeApplied)
+			}
+		})
+	}
+}
+
+func TestNewTransportHasResponseHeaderTimeout(t *testing.T) {
+	t.Parallel()
+	base, ok := ghcr.NewTransport(nil).Base.(*http.Transport)
+	if !ok {
+		t.Fatal("NewTransport(nil).Base is not an *http.Transport")
+	}
+	if base.ResponseHeaderTimeout != ghcr.DefaultResponseHeaderTimeout || ghcr.DefaultResponseHeaderTimeout != time.Minute {
+		t.Errorf("ResponseHeaderTimeout = %v, want %v (1m)", base.ResponseHeaderTimeout, ghcr.DefaultResponseHeaderTimeout)
+	}
+	if base == http.DefaultTransport {
+		t.Error("NewTransport(nil) changed http.DefaultTransport")
+	}
+}
+
+// hanging is a server that never answers the first `hang` requests (hang < 0:
+// none), until the test ends or the client gives up, and answers "ok" after.
+func hanging(t *testing.T, hang int32) (*httptest.Server, *atomic.Int32) {
+	t.Helper()
+	var n atomic.Int32
+	release := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if i := n.Add(1); hang < 0 || i <= hang {
+			select {
+			case <-r.Context().Done():
+			case <-release:
+			}
+			return
+		}
+		io.WriteString(w, "ok")
+	}))
+	t.Cleanup(srv.Close)
+	t.Cleanup(func() { close(release) }) // runs first
+	return srv, &n
+}
+
+// timeoutTransport is newTransport with a short response-header timeout.
+func timeoutTransport(d time.Duration) (*ghcr.Transport, *waits, *countingRT) {
+	tr, w := newTransport()
+	base := tr.Base.(*http.Transport)
+	base.ResponseHeaderTimeout = d
+	c := &countingRT{base: base}
+	tr.Base = c
+	return tr, w, c
+}
+
+// A server that never sends headers costs one attempt, which is retried.
+func TestTransportResponseHeaderTimeoutRetried(t *testing.T) {
+	t.Parallel()
+	t.Run("then answers", func(t *testing.T) {
+		t.Parallel()
+		srv, n := hanging(t, 1)
+		tr, w, _ := timeoutTransport(50 * time.Millisecond)
+		resp, body, err := get(t, tr, srv.URL)
+		wantOK(t, resp, body, err)
+		if got := n.Load(); got != 2 {
+			t.Errorf("%d requests, want 2", got)
+		}
+		if len(w.get()) != 1 {
+			t.Errorf("waits = %v, want one", w.get())
+		}
+		if resp.Header.Get(ghcr.MaybeAppliedHeader) != "true" {
+			t.Errorf("a response after a timed-out attempt is not marked %s", ghcr.MaybeAppliedHeader)
+		}
+	})
+	t.Run("never answers", func(t *testing.T) {
+		t.Parallel()
+		srv, _ := hanging(t, -1)
+		tr, w, c := timeoutTransport(50 * time.Millisecond)
+		tr.Attempts = 3
+		start := time.Now()
+		_, _, err := get(t, tr, srv.URL)
+		if err == nil || !strings.Contains(err.Error(), "timeout awaiting response headers") {
+			t.Fatalf("err = %v, want a response-header timeout", err)
+		}
+		if d := time.Since(start); d > 5*time.Second {
+			t.Errorf("gave up after %v", d)
+		}
+		if got := c.n.Load(); got != 3 {
+			t.Errorf("%d tries, want Attempts = 3", got)
+		}
+		if len(w.get()) != 2 {
+			t.Errorf("waits = %v, want 2", w.get())
+		}
+	})
+}
+
+// The caller's own deadline ends the request; it is not retried.
+func TestTransportCallerDeadlineNotRetried(t *testing.T) {
+	t.Parallel()
+	srv, n := hanging(t, -1)
+	tr, w, c := timeoutTransport(time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	_, _, err := getCtx(t, ctx, tr, srv.URL)
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("err = %v, want context.DeadlineExceeded", err)
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("returned after %v, want promptly", d)
+	}
+	if got := c.n.Load(); got != 1 {
+		t.Errorf("%d tries, want 1", got)
+	}
+	if got := n.Load(); got != 1 {
+		t.Errorf("%d requests reached the server, want 1", got)
+	}
+	wantWaits(t, w)
+}
+
+// TLS spoken to a plain-HTTP server (go-containerregistry's first try on an
+// http:// registry) fails the same way every time: it is not retried.
+func TestTransportTLSToPlainHTTPNotRetried(t *testing.T) {
+	t.Parallel()
+	srv, h := serve(t)
+	tr, w := newTransport()
+	_, _, err := get(t, tr, strings.Replace(srv.URL, "http://", "https://", 1))
+	if err == nil {
+		t.Fatal("want a TLS error")
+	}
+	if n := h.n.Load(); n != 0 {
+		t.Errorf("the handler saw %d requests, want 0", n)
+	}
+	wantWaits(t, w)
+}

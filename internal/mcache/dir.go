@@ -1,7 +1,9 @@
 package mcache
 
 import (
+	"bytes"
 	"context"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -9,6 +11,7 @@ import (
 	"iter"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 )
@@ -22,8 +25,16 @@ const MaxEntrySize = 4 << 20
 // writes only the files Load did not find intact, each atomically (a
 // temporary file renamed into place), so concurrent runs sharing the
 // directory never see a half-written file.
+//
+// Save then prunes: it removes the files Load listed that this process
+// neither saved nor added (Cache.Used leaves out the manifests of versions
+// that are gone), so the directory does not only grow. It prunes only after
+// a Load that completed without error, never removes a file Load did not
+// list, and never touches a name that is not 64 hex digits. Runs over
+// different packages that share one directory at the same time may prune
+// each other's manifests; those are fetched again, never served wrong.
 func Dir(path string) Store {
-	return &dirStore{path: path, have: map[dkey]struct{}{}}
+	return &dirStore{path: path, have: map[dkey]struct{}{}, used: map[dkey]struct{}{}}
 }
 
 type dirStore struct {
@@ -31,13 +42,27 @@ type dirStore struct {
 
 	mu   sync.Mutex
 	have map[dkey]struct{} // digests on disk with verified contents
+	// seen holds the digests of the regular files the last Load listed,
+	// verified or not; nil unless that Load completed without error. Only
+	// these are ever pruned.
+	seen map[dkey]struct{}
+	// used holds every digest this process passed to Add or Save: kept.
+	used map[dkey]struct{}
 }
+
+// maxPruneErrors is how many removals may fail before Save stops pruning.
+const maxPruneErrors = 3
 
 func (s *dirStore) String() string { return "directory " + s.path }
 
 func (s *dirStore) algDir() string { return filepath.Join(s.path, "sha256") }
 
 func (s *dirStore) Load(ctx context.Context, put func(digest string, raw []byte)) error {
+	// Until this Load completes, prune nothing: a partial listing must
+	// never make Save remove files it did not see.
+	s.mu.Lock()
+	s.seen = nil
+	s.mu.Unlock()
 	dir := s.algDir()
 	d, err := os.Open(dir)
 	if errors.Is(err, fs.ErrNotExist) {
@@ -48,6 +73,7 @@ func (s *dirStore) Load(ctx context.Context, put func(digest string, raw []byte)
 	}
 	defer d.Close()
 	have := map[dkey]struct{}{}
+	seen := map[dkey]struct{}{}
 	for {
 		// A batch at a time: a listing of every file is itself big.
 		ents, err := d.ReadDir(256)
@@ -58,6 +84,9 @@ func (s *dirStore) Load(ctx context.Context, put func(digest string, raw []byte)
 			name := e.Name()
 			if !e.Type().IsRegular() || !validHex(name) {
 				continue // temporary files, strays
+			}
+			if k, ok := parseDigest("sha256:" + name); ok {
+				seen[k] = struct{}{}
 			}
 			raw, err := readFileMax(filepath.Join(dir, name), MaxEntrySize)
 			if err != nil {
@@ -80,6 +109,7 @@ func (s *dirStore) Load(ctx context.Context, put func(digest string, raw []byte)
 	}
 	s.mu.Lock()
 	s.have = have
+	s.seen = seen
 	s.mu.Unlock()
 	return nil
 }
@@ -109,9 +139,14 @@ func (s *dirStore) Save(ctx context.Context, entries iter.Seq2[string, []byte]) 
 		if err := s.Add(digest, raw); err != nil {
 			errs = append(errs, err)
 			if len(errs) >= 3 {
-				break // the directory is not writable; stop early
+				// The directory is not writable; stop early. Not every
+				// entry has been seen, so prune nothing either.
+				return fmt.Errorf("saving manifest cache to %s: %w", s.path, errors.Join(errs...))
 			}
 		}
+	}
+	if err := s.prune(ctx); err != nil {
+		errs = append(errs, err)
 	}
 	if len(errs) > 0 {
 		return fmt.Errorf("saving manifest cache to %s: %w", s.path, errors.Join(errs...))
@@ -119,16 +154,75 @@ func (s *dirStore) Save(ctx context.Context, entries iter.Seq2[string, []byte]) 
 	return nil
 }
 
+// prune removes the files the last complete Load listed that this process
+// has not saved or added: the manifests of versions that are gone.
+func (s *dirStore) prune(ctx context.Context) error {
+	s.mu.Lock()
+	var stale []dkey
+	for k := range s.seen {
+		if _, ok := s.used[k]; !ok {
+			stale = append(stale, k)
+		}
+	}
+	s.mu.Unlock()
+	if len(stale) == 0 {
+		return nil
+	}
+	slices.SortFunc(stale, func(a, b dkey) int { return bytes.Compare(a[:], b[:]) })
+	dir := s.algDir()
+	var errs []error
+	for _, k := range stale {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		// The name is built from the key: always sha256/<64 hex>.
+		path := filepath.Join(dir, hex.EncodeToString(k[:]))
+		err := removeRegular(path)
+		if err == nil || errors.Is(err, fs.ErrNotExist) {
+			s.mu.Lock()
+			delete(s.seen, k)
+			delete(s.have, k)
+			s.mu.Unlock()
+			continue
+		}
+		errs = append(errs, err)
+		if len(errs) >= maxPruneErrors {
+			break
+		}
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("pruning unused manifests: %w", errors.Join(errs...))
+	}
+	return nil
+}
+
+// removeRegular removes path if it is a regular file, and leaves anything
+// else (a directory, a symbolic link) alone.
+func removeRegular(path string) error {
+	fi, err := os.Lstat(path)
+	if err != nil {
+		return err
+	}
+	if !fi.Mode().IsRegular() {
+		return nil
+	}
+	return os.Remove(path)
+}
+
 // Add writes one manifest now, unless it is on disk already, so that a run
 // can persist manifests while it waits on the network instead of at the end.
 func (s *dirStore) Add(digest string, raw []byte) error {
 	k, ok := parseDigest(digest)
-	if !ok || len(raw) > MaxEntrySize || !k.verify(raw) {
+	if !ok {
 		return nil // never persist what would not be served
 	}
 	s.mu.Lock()
+	s.used[k] = struct{}{} // kept by Save's pruning, written or not
 	_, have := s.have[k]
 	s.mu.Unlock()
+	if len(raw) > MaxEntrySize || !k.verify(raw) {
+		return nil // never persist what would not be served
+	}
 	if have {
 		return nil
 	}

@@ -1,0 +1,305 @@
+package mcache
+
+import (
+	"context"
+	"maps"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+)
+
+// hexFiles lists the sha256/<64 hex> regular files under path, as digests.
+func hexFiles(t *testing.T, path string) []string {
+	t.Helper()
+	ents, err := os.ReadDir(filepath.Join(path, "sha256"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, e := range ents {
+		if e.Type().IsRegular() && validHex(e.Name()) {
+			out = append(out, "sha256:"+e.Name())
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+func fileOf(path, digest string) string {
+	return filepath.Join(path, "sha256", strings.TrimPrefix(digest, "sha256:"))
+}
+
+// seedDir writes the manifests of ds to a cache directory at path.
+func seedDir(t *testing.T, path string, reg *fakeRegistry, ds []string) {
+	t.Helper()
+	m := map[string][]byte{}
+	for _, d := range ds {
+		m[d] = reg.blobs[d]
+	}
+	if err := Dir(path).Save(context.Background(), maps.All(m)); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// writeBehindFetch is fetch with every fetched manifest added to st, as the
+// run's write-behind does.
+func writeBehindFetch(t *testing.T, reg *fakeRegistry, st Store) FetchFunc {
+	t.Helper()
+	a, ok := st.(Adder)
+	if !ok {
+		t.Fatal("Dir is not an Adder")
+	}
+	return func(ctx context.Context, pkg, digest string) ([]byte, error) {
+		raw, err := reg.fetch(ctx, pkg, digest)
+		if err == nil {
+			if err := a.Add(digest, raw); err != nil {
+				t.Error(err)
+			}
+		}
+		return raw, err
+	}
+}
+
+// strays creates files and entries Save must never touch, and returns
+// their paths.
+func strays(t *testing.T, path string) []string {
+	t.Helper()
+	dir := filepath.Join(path, "sha256")
+	hexName := strings.TrimPrefix(digestOf([]byte("stray")), "sha256:")
+	var out []string
+	for name, raw := range map[string]string{
+		"README":                 "hi",
+		".tmp-0123456789ab-1":    "partial",
+		strings.ToUpper(hexName): "upper case",
+		hexName[:63]:             "short",
+		hexName + ".bak":         "suffix",
+	} {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(raw), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, p)
+	}
+	// A directory and a symbolic link with digest names.
+	sub := filepath.Join(dir, strings.TrimPrefix(digestOf([]byte("subdir")), "sha256:"))
+	if err := os.Mkdir(sub, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	target := filepath.Join(t.TempDir(), "target")
+	if err := os.WriteFile(target, []byte("target"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	link := filepath.Join(dir, strings.TrimPrefix(digestOf([]byte("link")), "sha256:"))
+	if err := os.Symlink(target, link); err != nil {
+		t.Fatal(err)
+	}
+	return append(out, sub, link, target)
+}
+
+func checkExist(t *testing.T, paths []string) {
+	t.Helper()
+	for _, p := range paths {
+		if _, err := os.Lstat(p); err != nil {
+			t.Errorf("%s was touched: %v", filepath.Base(p), err)
+		}
+	}
+}
+
+func TestDirSavePrunesUnused(t *testing.T) {
+	ctx := context.Background()
+	path := t.TempDir()
+	reg, ds := newFakeRegistry(4)
+	seedDir(t, path, reg, ds[:3])
+	keep := strays(t, path)
+	inodes := map[string]uint64{}
+	for _, d := range ds[:2] {
+		inodes[d] = inode(t, fileOf(path, d))
+	}
+
+	// A run that reads ds[0] and ds[1], not ds[2] (its version is gone),
+	// and fetches ds[3].
+	st := Dir(path)
+	c, err := loadCache(t, st)
+	if err != nil || c.Len() != 3 {
+		t.Fatalf("Load = %d entries, %v", c.Len(), err)
+	}
+	get := Wrap(writeBehindFetch(t, reg, st), c)
+	for _, d := range []string{ds[0], ds[1], ds[3]} {
+		if _, err := get(ctx, "pkg", d); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if reg.total.Load() != 1 {
+		t.Fatalf("fetches = %v", reg.fetches)
+	}
+	if err := st.Save(ctx, c.Used()); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{ds[0], ds[1], ds[3]}
+	slices.Sort(want)
+	if got := hexFiles(t, path); !slices.Equal(got, want) {
+		t.Fatalf("files = %v, want %v", got, want)
+	}
+	for _, d := range ds[:2] {
+		if inode(t, fileOf(path, d)) != inodes[d] {
+			t.Fatalf("%s was rewritten", d)
+		}
+	}
+	checkExist(t, keep)
+
+	// The next run reads what is left; ds[2] is fetched if it is ever
+	// needed again.
+	c2, err := loadCache(t, Dir(path))
+	if err != nil || c2.Len() != 3 {
+		t.Fatalf("Load = %d entries, %v", c2.Len(), err)
+	}
+}
+
+func TestDirSaveKeepsAddedEntriesNotSaved(t *testing.T) {
+	ctx := context.Background()
+	path := t.TempDir()
+	reg, ds := newFakeRegistry(4)
+	seedDir(t, path, reg, ds[:3])
+
+	st := Dir(path)
+	if _, err := loadCache(t, st); err != nil {
+		t.Fatal(err)
+	}
+	// Added during the run, but missing from what Save is given: ds[0]
+	// (on disk already) and ds[3] (new).
+	a := st.(Adder)
+	for _, d := range []string{ds[0], ds[3]} {
+		if err := a.Add(d, reg.blobs[d]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := st.Save(ctx, maps.All(map[string][]byte{ds[1]: reg.blobs[ds[1]]})); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{ds[0], ds[1], ds[3]}
+	slices.Sort(want)
+	if got := hexFiles(t, path); !slices.Equal(got, want) {
+		t.Fatalf("files = %v, want %v", got, want)
+	}
+}
+
+func TestDirCorruptUnusedFileIsPruned(t *testing.T) {
+	ctx := context.Background()
+	path := t.TempDir()
+	reg, ds := newFakeRegistry(2)
+	seedDir(t, path, reg, ds)
+	bad := digestOf([]byte("bad"))
+	if err := os.WriteFile(fileOf(path, bad), []byte("not bad"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	st := Dir(path)
+	c, err := loadCache(t, st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range ds {
+		if _, ok := c.Get(d); !ok {
+			t.Fatalf("miss %s", d)
+		}
+	}
+	if err := st.Save(ctx, c.Used()); err != nil {
+		t.Fatal(err)
+	}
+	if got := hexFiles(t, path); !slices.Equal(got, ds) {
+		t.Fatalf("files = %v, want %v", got, ds)
+	}
+}
+
+func TestDirPartialLoadPrunesNothing(t *testing.T) {
+	path := t.TempDir()
+	reg, ds := newFakeRegistry(3)
+	seedDir(t, path, reg, ds)
+	slices.Sort(ds)
+
+	// A Load that stops after the first entry (here: cancelled).
+	partial := func(st Store) (*Cache, error) {
+		c := newCache(t, nil)
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		err := st.Load(ctx, func(d string, raw []byte) {
+			c.Seed(d, raw)
+			cancel()
+		})
+		return c, err
+	}
+
+	st := Dir(path)
+	c, err := partial(st)
+	if err == nil || c.Len() != 1 {
+		t.Fatalf("Load = %d entries, %v; want 1 and an error", c.Len(), err)
+	}
+	// Nothing used: a complete Load would have pruned all three.
+	if err := st.Save(context.Background(), c.Used()); err != nil {
+		t.Fatal(err)
+	}
+	if got := hexFiles(t, path); !slices.Equal(got, ds) {
+		t.Fatalf("files = %v, want %v", got, ds)
+	}
+
+	// A complete Load followed by a failed one: the failed one decides.
+	st2 := Dir(path)
+	if _, err := loadCache(t, st2); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := partial(st2); err == nil {
+		t.Fatal("expected an error")
+	}
+	if err := st2.Save(context.Background(), c.Used()); err != nil {
+		t.Fatal(err)
+	}
+	if got := hexFiles(t, path); !slices.Equal(got, ds) {
+		t.Fatalf("files = %v, want %v", got, ds)
+	}
+
+	// A Load whose listing fails, and no Load at all.
+	file := filepath.Join(t.TempDir(), "cache")
+	if err := os.MkdirAll(file, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(file, "sha256"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := load(context.Background(), Dir(file)); err == nil {
+		t.Fatal("expected an error listing a file")
+	}
+	if err := Dir(path).Save(context.Background(), c.Used()); err != nil {
+		t.Fatal(err)
+	}
+	if got := hexFiles(t, path); !slices.Equal(got, ds) {
+		t.Fatalf("files = %v, want %v", got, ds)
+	}
+}
+
+func TestDirPruneLeavesReplacedEntryAlone(t *testing.T) {
+	// A file Load listed that is a directory by the time Save prunes.
+	path := t.TempDir()
+	reg, ds := newFakeRegistry(2)
+	seedDir(t, path, reg, ds)
+	st := Dir(path)
+	if _, err := loadCache(t, st); err != nil {
+		t.Fatal(err)
+	}
+	p := fileOf(path, ds[0])
+	if err := os.Remove(p); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Mkdir(p, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Remove(fileOf(path, ds[1])); err != nil { // gone already
+		t.Fatal(err)
+	}
+	if err := st.Save(context.Background(), maps.All(map[string][]byte{})); err != nil {
+		t.Fatal(err)
+	}
+	if fi, err := os.Lstat(p); err != nil || !fi.IsDir() {
+		t.Fatalf("directory touched: %v", err)
+	}
+}
