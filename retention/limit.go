@@ -55,6 +55,20 @@ func (p *Plan) Limit(n int, why string) *Plan {
 			allowed[x] = true
 		}
 	}
+	// A version goes only if everything pointing at it goes too: a version
+	// no image reaches can hang from one that is deferred.
+	for again := true; again; {
+		again = false
+		for x := range allowed {
+			for _, e := range p.graph.In(x) {
+				if e.From != x && !allowed[e.From] {
+					delete(allowed, x)
+					again = true
+					break
+				}
+			}
+		}
+	}
 	out := *p
 	out.Delete, out.Deferred = nil, slices.Clone(p.Deferred)
 	for _, d := range p.Delete {

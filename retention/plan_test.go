@@ -502,3 +502,49 @@ func TestReviewedPlanConfinesDeletions(t *testing.T) {
 		t.Errorf("deleted %v, want %v", got, want)
 	}
 }
+
+func TestLimitKeepsWholeImagesOldestFirst(t *testing.T) {
+	b := newPkg().multiArch("old", 30*day, 30*day).multiArch("mid", 20*day, 20*day).multiArch("new", 10*day, 10*day).
+		image("shared", 30*day).index("a", 30*day, []string{"shared"}).index("z", 5*day, []string{"shared"})
+	p := policy(func(p *Policy) { p.DeleteUntagged = true })
+	plan, err := Compute(b.snap, p, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	limited := plan.Limit(11, "max-deletions 11")
+	if err := limited.Check(p); err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, d := range limited.Delete {
+		got = append(got, b.names[d.Digest])
+	}
+	// "old" (5) and "a" (1: "shared" is also z's) fit; "mid" (5) would
+	// make 11 — it fits exactly; "shared" waits for "z", the youngest.
+	want := []string{"old", "old/amd64", "old/arm64", "attest:old/amd64", "attest:old/arm64", "a",
+		"mid", "mid/amd64", "mid/arm64", "attest:mid/amd64", "attest:mid/arm64"}
+	if !slices.Equal(sorted(got), sorted(want)) {
+		t.Errorf("limited to %v, want %v", got, want)
+	}
+	if len(limited.Deferred) != len(plan.Delete)-len(want) {
+		t.Errorf("%d deferred, want %d", len(limited.Deferred), len(plan.Delete)-len(want))
+	}
+}
+
+// A version no image reaches can hang from one that is deferred: it waits
+// too, and the limited plan still passes Check.
+func TestLimitDefersWhatADeferredVersionPointsAt(t *testing.T) {
+	b := newPkg().image("c", 9*day).image("x", 9*day).index("a", 9*day, []string{"x"})
+	// p lists c and x and names c as its subject: no image reaches it.
+	b.add("p", 9*day, &manifest.Manifest{Kind: manifest.KindIndex, Subject: dig("c"), Children: []manifest.Descriptor{{Digest: dig("c")}, {Digest: dig("x")}}})
+	pol := policy(func(p *Policy) { p.DeleteUntagged = true })
+	plan, err := Compute(b.snap, pol, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for n := range len(plan.Delete) {
+		if err := plan.Limit(n, "test").Check(pol); err != nil {
+			t.Errorf("Limit(%d): %v", n, err)
+		}
+	}
+}

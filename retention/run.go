@@ -398,6 +398,11 @@ func runPackage(ctx context.Context, reg Registry, pkg string, policy Policy, no
 		return pr
 	}
 	plan = limit(plan, reg, len(snap.Versions), opts.MaxDeletions, log)
+	if err := plan.Check(policy); err != nil {
+		pr.Err = fmt.Errorf("planning %s: %w; nothing deleted in %s", pkg, err, pkg)
+		log.Warningf("%s", pr.Err)
+		return pr
+	}
 	pr.Plan = plan
 	for _, b := range plan.Broken {
 		log.Warningf("%s: %s", pkg, b.describe())
