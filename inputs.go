@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"fmt"
 	"os"
 	"slices"
@@ -43,7 +44,13 @@ var inputNames = []string{
 	"older-than", "use-regex", "delete-orphaned-images", "delete-ghost-images", "delete-partial-images",
 	"registry-url", "github-api-url",
 	"apply-plan", "restore-from", "validate", "fail-on-broken", "max-deletions", "cache-dir",
+	// dataaxiom/ghcr-cleanup-action's inputs that ghcr-prune names otherwise
+	// or does not need.
+	"package", "tags", "repository", "expand-packages", "log-level",
 }
+
+// inputAliases maps dataaxiom's older input names to ghcr-prune's.
+var inputAliases = map[string]string{"package": "packages", "tags": "delete-tags"}
 
 // policyInputs are the inputs that make up the retention policy: a reviewed
 // plan (apply-plan) carries its own.
@@ -64,16 +71,30 @@ func parseInputs(a *githubactions.Action) (config, error) {
 	for _, n := range inputNames {
 		in[n] = strings.TrimSpace(a.GetInput(n))
 	}
-	cfg := config{token: in["token"], owner: in["owner"], inputs: map[string]string{}}
-	for n, v := range in {
-		if n != "token" && v != "" {
-			cfg.inputs[n] = v
-		}
-	}
 	var errs []string
 	fail := func(input string, err error) {
 		if err != nil {
 			errs = append(errs, input+": "+err.Error())
+		}
+	}
+	// dataaxiom/ghcr-cleanup-action's other names for the same inputs, so a
+	// workflow switches by changing uses: alone.
+	for alias, name := range inputAliases {
+		if in[alias] == "" {
+			continue
+		}
+		if in[name] != "" && in[name] != in[alias] {
+			fail(alias, fmt.Errorf("is another name for %s; give one of them", name))
+		}
+		in[name], in[alias] = in[alias], ""
+	}
+	if v := in["log-level"]; v != "" && !slices.Contains([]string{"error", "warn", "info", "debug"}, v) {
+		fail("log-level", fmt.Errorf("%q is not one of error, warn, info, debug", v))
+	}
+	cfg := config{token: in["token"], owner: in["owner"], inputs: map[string]string{}}
+	for n, v := range in {
+		if n != "token" && v != "" {
+			cfg.inputs[n] = v
 		}
 	}
 	ctx, err := a.Context()
@@ -85,11 +106,19 @@ func parseInputs(a *githubactions.Action) (config, error) {
 		fail("owner", fmt.Errorf("is empty and GITHUB_REPOSITORY_OWNER is not set"))
 	}
 	cfg.packages = splitList(in["packages"])
+	if len(cfg.packages) == 0 && in["repository"] != "" {
+		// dataaxiom's repository input names the default package.
+		_, repo, _ := strings.Cut(in["repository"], "/")
+		cfg.packages = []string{strings.ToLower(cmp.Or(repo, in["repository"]))}
+	}
 	if len(cfg.packages) == 0 && ctx != nil {
 		if _, repo, ok := strings.Cut(ctx.Repository, "/"); ok {
 			cfg.packages = []string{strings.ToLower(repo)}
 		}
 	}
+	var expand bools
+	expand.parse("expand-packages", in["expand-packages"], true) // wildcards are always expanded
+	errs = append(errs, expand.errs...)
 	if len(cfg.packages) == 0 {
 		fail("packages", fmt.Errorf("is empty and GITHUB_REPOSITORY is not set"))
 	}

@@ -57,7 +57,7 @@ func TestREADMEDocumentsEveryInputAndOutput(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, n := range append(slices.Clone(inputNames), outputNames...) {
-		if !strings.Contains(string(raw), "| `"+n+"` |") {
+		if !strings.Contains(string(raw), "| `"+n+"` |") && !strings.Contains(string(raw), "`"+n+"`, ") && !strings.Contains(string(raw), ", `"+n+"` |") {
 			t.Errorf("README.md has no table row for %q", n)
 		}
 	}
@@ -159,5 +159,33 @@ func TestPlanFileGoesIntoTheWorkspace(t *testing.T) {
 	env = map[string]string{"RUNNER_TEMP": ws}
 	if path, shown := planFilePath(a); path != ws+"/ghcr-prune-plan.json" || shown != path {
 		t.Errorf("outside a workspace: plan file at %q shown as %q", path, shown)
+	}
+}
+
+// dataaxiom/ghcr-cleanup-action workflows switch by changing uses: alone.
+func TestParseInputsDataaxiomNames(t *testing.T) {
+	cfg, err := parseWith(map[string]string{"INPUT_PACKAGE": "img", "INPUT_TAGS": "pr-*", "INPUT_EXPAND-PACKAGES": "true", "INPUT_LOG-LEVEL": "debug"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(cfg.packages, []string{"img"}) || !cfg.policy.DeleteTags.MatchTag("pr-1") || cfg.policy.DeleteUntagged {
+		t.Errorf("package/tags not taken as packages/delete-tags: %+v", cfg)
+	}
+	if cfg.inputs["delete-tags"] != "pr-*" || cfg.inputs["tags"] != "" {
+		t.Errorf("the plan file records %v, want the canonical names", cfg.inputs)
+	}
+	cfg, err = parseWith(map[string]string{"INPUT_REPOSITORY": "acme/site"})
+	if err != nil || !slices.Equal(cfg.packages, []string{"site"}) {
+		t.Errorf("repository: packages %v, %v", cfg.packages, err)
+	}
+	for input, env := range map[string]map[string]string{
+		"tags":            {"INPUT_TAGS": "a", "INPUT_DELETE-TAGS": "b"},
+		"package":         {"INPUT_PACKAGE": "a", "INPUT_PACKAGES": "b"},
+		"log-level":       {"INPUT_LOG-LEVEL": "verbose"},
+		"expand-packages": {"INPUT_EXPAND-PACKAGES": "yes"},
+	} {
+		if _, err := parseWith(env); err == nil || !strings.Contains(err.Error(), input+":") {
+			t.Errorf("%s: error %v does not name the input", input, err)
+		}
 	}
 }
