@@ -127,6 +127,7 @@ func parseInputs(a *githubactions.Action) (config, error) {
 	cfg.dryRun = b.parse("dry-run", in["dry-run"], true)
 	cfg.validate = b.parse("validate", in["validate"], false)
 	cfg.failOnBroken = b.parse("fail-on-broken", in["fail-on-broken"], false)
+	cfg.validate = cfg.validate || cfg.failOnBroken // failing on what was never checked would be silent
 	errs = append(errs, b.errs...)
 
 	if in["max-deletions"] != "" {
@@ -147,7 +148,7 @@ func parseInputs(a *githubactions.Action) (config, error) {
 		if in["apply-plan"] != "" {
 			fail("restore-from", fmt.Errorf("cannot be combined with apply-plan"))
 		}
-		cfg.restore, err = parseRestore(in["restore-from"], cfg.packages)
+		cfg.restore, err = parseRestore(in["restore-from"], cfg.packages, cfg.owner)
 		fail("restore-from", err)
 	}
 
@@ -241,7 +242,7 @@ func orDefault(input, v string) string {
 // parseRestore reads restore-from: the path of a plan file from an applied
 // run, or version ids (the deleted-ids output) of the one package named in
 // packages.
-func parseRestore(v string, pkgs []string) ([]retention.RestoreItem, error) {
+func parseRestore(v string, pkgs []string, owner string) ([]retention.RestoreItem, error) {
 	if ids := splitList(v); len(ids) > 0 && allDigits(ids) {
 		if len(pkgs) != 1 || strings.ContainsAny(pkgs[0], "*?") {
 			return nil, fmt.Errorf("version ids need exactly one package named in packages")
@@ -261,6 +262,9 @@ func parseRestore(v string, pkgs []string) ([]retention.RestoreItem, error) {
 	f, err := retention.ReadPlanFile(data)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", v, err)
+	}
+	if f.Owner != "" && !strings.EqualFold(f.Owner, owner) {
+		return nil, fmt.Errorf("the plan file is %s's, not %s's (set owner)", f.Owner, owner)
 	}
 	return retention.RestoreItems(f)
 }

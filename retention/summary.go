@@ -64,7 +64,7 @@ func (r *Report) markdown(rows int) string {
 			del = fmt.Sprint(len(p.Plan.Delete))
 			broken = fmt.Sprint(len(p.Plan.Broken))
 			if p.Result != nil {
-				del = fmt.Sprintf("%d of %d", p.Result.Count(Deleted)+p.Result.Count(AlreadyGone), len(p.Plan.Delete))
+				del = fmt.Sprintf("%d of %d", p.Result.Count(Deleted), len(p.Plan.Delete))
 			}
 		}
 		status := "ok"
@@ -182,7 +182,10 @@ func (r *Report) deletionsMarkdown(b *md, p PackageReport) {
 	title := fmt.Sprintf("Would delete %s, in this order", plural(len(p.Plan.Delete), "version"))
 	header := "| digest | kind | tags | age | reason | version id |\n|---|---|---|---|---|---:|\n"
 	if p.Result != nil {
-		title = fmt.Sprintf("Deleted %d of %s", p.Result.Count(Deleted)+p.Result.Count(AlreadyGone), plural(len(p.Plan.Delete), "planned version"))
+		title = fmt.Sprintf("Deleted %d of %s", p.Result.Count(Deleted), plural(len(p.Plan.Delete), "planned version"))
+		if n := p.Result.Count(AlreadyGone); n > 0 {
+			title += fmt.Sprintf(" (%d already gone)", n)
+		}
 		header = "| digest | kind | tags | age | reason | version id | outcome |\n|---|---|---|---|---|---:|---|\n"
 	}
 	open := len(p.Plan.Delete) <= 20
