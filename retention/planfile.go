@@ -148,26 +148,25 @@ func (jw *jsonWriter) raw(s string) {
 	}
 }
 
-func (jw *jsonWriter) value(v any) {
+func (jw *jsonWriter) marshal(v any) []byte {
 	if jw.err != nil {
-		return
+		return nil
 	}
 	b, err := json.Marshal(v)
-	if err != nil {
-		jw.err = err
-		return
+	jw.err = err
+	return b
+}
+
+func (jw *jsonWriter) value(v any) {
+	if b := jw.marshal(v); jw.err == nil {
+		_, jw.err = jw.w.Write(b)
 	}
-	_, jw.err = jw.w.Write(b)
 }
 
 // object writes v's fields and opens the array field that follows them.
 func (jw *jsonWriter) object(v any, array string) {
+	b := jw.marshal(v)
 	if jw.err != nil {
-		return
-	}
-	b, err := json.Marshal(v)
-	if err != nil {
-		jw.err = err
 		return
 	}
 	b = b[:len(b)-1] // reopen the object
