@@ -1,7 +1,9 @@
 package main
 
 import (
+	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -111,5 +113,45 @@ func TestE2ERateBudgetShrinksTheRun(t *testing.T) {
 	e.expectPullable()
 	if !strings.Contains(r.log, "the rate limit has 21 requests left, enough for 5 of 9 deletions") {
 		t.Errorf("log:\n%s", r.log)
+	}
+}
+
+// With GitHub failing some requests (502s, and requests that hang and drop
+// the connection), the run either finishes with exactly the planned result
+// or fails; either way nothing kept is broken and nothing else is deleted.
+func TestE2EFaultsAndTimeouts(t *testing.T) {
+	t.Parallel()
+	for _, seed := range []int64{3, 4, 5} { // seeds whose faults include both kinds
+		t.Run(fmt.Sprint("seed ", seed), func(t *testing.T) {
+			t.Parallel()
+			e := newE2E(t, "acme", "app", true, fakeghcr.WithFaults(seed, 0.06), fakeghcr.WithTimeouts(0.06, 20*time.Millisecond))
+			prod, prodChildren := e.multi("prod", true, 20*day, 20*day)
+			prev, prevChildren := e.multi("", true, 4*day, 25*day)
+			r := e.run(applied("older-than", "3d"))
+			st := e.srv.Stats()
+			t.Logf("seed %d: run error: %v; %d requests, %d answered 502, %d timed out", seed, r.err, st.Total, st.Injected502, st.TimedOut)
+			kept := append([]string{prod}, prodChildren...)
+			if r.err == nil {
+				e.expectRemaining(kept...)
+			}
+			for _, d := range kept {
+				if !slices.Contains(e.remaining(), d) {
+					t.Errorf("kept version %s was deleted (run error: %v)", d, r.err)
+				}
+			}
+			for _, d := range e.remaining() {
+				if !slices.Contains(append(kept, append([]string{prev}, prevChildren...)...), d) {
+					t.Errorf("unexpected version %s", d)
+				}
+			}
+			e.expectPullable()
+			if slices.Contains(e.remaining(), prev) {
+				for _, c := range prevChildren {
+					if !slices.Contains(e.remaining(), c) {
+						t.Errorf("the previous image lost its child %s while it stays", c)
+					}
+				}
+			}
+		})
 	}
 }

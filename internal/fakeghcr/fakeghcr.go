@@ -32,6 +32,8 @@ type config struct {
 	secondaryPoints int // 0 = no secondary limit
 	faultSeed       int64
 	faultFraction   float64
+	timeoutFraction float64
+	timeoutHold     time.Duration
 	actionsToken    bool
 }
 
@@ -59,6 +61,14 @@ func WithSecondaryLimit(pointsPerMinute int) Option {
 // WithFaults makes a seeded, hence reproducible, fraction of requests answer 502.
 func WithFaults(seed int64, fraction502 float64) Option {
 	return func(c *config) { c.faultSeed, c.faultFraction = seed, fraction502 }
+}
+
+// WithTimeouts makes a further seeded fraction of requests time out: the
+// fake holds the request for hold and then drops the connection without an
+// answer, as a gateway that gave up does. It draws from the same seeded
+// sequence as WithFaults.
+func WithTimeouts(fraction float64, hold time.Duration) Option {
+	return func(c *config) { c.timeoutFraction, c.timeoutHold = fraction, hold }
 }
 
 // WithActionsToken mimics the Actions GITHUB_TOKEN: list-packages endpoints
@@ -153,6 +163,8 @@ type Stats struct {
 	BlobRequests  int
 	TokenRequests int
 	Total         int
+	Injected502   int // answered 502 by WithFaults
+	TimedOut      int // dropped by WithTimeouts
 }
 
 // Start starts a fake GHCR on 127.0.0.1 with an ephemeral port.
@@ -339,9 +351,26 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		s.count(r)
 		hook := s.hook
 		fault := s.cfg.faultFraction > 0 && s.faults.Float64() < s.cfg.faultFraction
+		timeout := !fault && s.cfg.timeoutFraction > 0 && s.faults.Float64() < s.cfg.timeoutFraction
+		if fault {
+			s.stats.Injected502++
+		}
+		if timeout {
+			s.stats.TimedOut++
+		}
 		s.mu.Unlock()
 		if hook != nil && hook(w, r) {
 			return
+		}
+		if timeout {
+			time.Sleep(s.cfg.timeoutHold)
+			if hj, ok := w.(http.Hijacker); ok {
+				if conn, _, err := hj.Hijack(); err == nil {
+					conn.Close()
+					return
+				}
+			}
+			panic(http.ErrAbortHandler) // drops the connection all the same
 		}
 		if fault {
 			w.Header().Set("Content-Type", "text/html")
