@@ -645,7 +645,7 @@ func ptCase(t *testing.T, seed int64, steps int, faults bool) {
 			}
 		}
 		if len(extra) > 0 && ptSameSet(planned, wantDeleted) {
-			t.Fatalf("BUG: the plan agrees with the reference, but the re-plan between deletion waves (retention.Sweep) "+
+			t.Fatalf("regression: the plan agrees with the reference, but the re-plan between deletion waves (retention.Sweep) "+
 				"also deleted %v, which the plan kept (see TestE2EPropertyWavesKeepRoots)", extra)
 		}
 	}
@@ -842,7 +842,7 @@ func TestE2EPropertyWavesKeepRoots(t *testing.T) {
 		r := ptRun(t, e, applied("delete-untagged", "true"))
 		e.ok(r)
 		if !slices.Contains(e.remaining(), child) {
-			t.Fatal("BUG: the tagged child was deleted. Compute keeps it (a child with its own tag is a root), but " +
+			t.Fatal("regression: the tagged child was deleted. Compute keeps it (a child with its own tag is a root), but " +
 				"retention.Sweep, which re-plans between deletion waves, treats every unplanned version that has a " +
 				"parent or a subject as living with it; after wave 1 deletes the outer index, the inner index (still " +
 				"planned) is its parent, so nothing roots the child and the sweep deletes it.")
@@ -866,7 +866,7 @@ func TestE2EPropertyWavesKeepRoots(t *testing.T) {
 		r := ptRun(t, e, applied("delete-untagged", "true"))
 		e.ok(r)
 		if !slices.Contains(e.remaining(), sig) {
-			t.Fatal("BUG: the orphaned signature was deleted although delete-orphaned-images is off. Compute keeps " +
+			t.Fatal("regression: the orphaned signature was deleted although delete-orphaned-images is off. Compute keeps " +
 				"it as a root, but retention.Sweep (between deletion waves) skips every unplanned version with a " +
 				"subject as \"lives with what points at it\"; its subject is gone, so nothing reaches it and the " +
 				"re-plan deletes it (ApplyWaves deletes what the re-plan lists, not only what the reviewed plan did).")

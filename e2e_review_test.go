@@ -193,8 +193,7 @@ func TestE2EReviewApplyPlan(t *testing.T) {
 	late := e.image("", 10*day)           // pushed after the review, old enough
 	deletesBefore := rvDeletes(e)
 
-	// BUG (see TestE2EReviewApplyPlanRuleInputsLeftOut): leaving older-than
-	// out is refused, so the test repeats the plan's value, which is allowed.
+	// apply-plan recomputes with this run's rules, the plan's own.
 	r := e.run(applied("apply-plan", planPath, "older-than", "3d"))
 	e.ok(r)
 	e.expectRemaining(v1, retag, oldChildren[0], newIdx, stable, stableNew, young, late)
@@ -752,7 +751,7 @@ func TestE2EReviewDeletedIDsInSummary(t *testing.T) {
 }
 
 // rvBugWaveReplan explains the tests skipped for the deletion-wave replan.
-const rvBugWaveReplan = `BUG (uncommitted retention/apply.go ApplyWaves + run.go replan, present in the tree when written): between deletion waves the package is re-read and the *policy* is recomputed, confined to the remaining planned digests. Once an index is deleted in wave 1, its children are top-level untagged images in the new snapshot, so unless delete-untagged applies they become roots ("untagged; no rule deletes untagged images") and are skipped with "kept now: ...". The children of an index deleted by delete-tags, delete-ghost/partial-images (or any rule that turns delete-untagged's default off) are left behind as untagged orphans, contrary to the plan and the dry run. The replan should only drop planned versions that something kept now reaches (or that are gone), not re-ask the policy about versions that were planned because their parent goes.`
+const rvBugWaveReplan = `regression: between deletion waves the re-read must only drop planned versions that something kept now reaches (or that are gone); here the children of a deleted index were left behind as untagged orphans, as once happened when the policy itself was asked again (retention.Sweep)`
 
 // rvWaveBug reports the symptom of rvBugWaveReplan: a planned deletion
 // skipped because the mid-run replan asked the policy about an orphaned child.
@@ -809,7 +808,7 @@ func TestE2EReviewSkippedEntriesPlural(t *testing.T) {
 	e.ok(r)
 	rvOutput(t, r, "deleted-count", "0")
 	if strings.Contains(r.summary, "Skipped 2 entrys") {
-		t.Fatal(`BUG: retention/summary.go skippedMarkdown uses plural(n, "entry"), and plural appends "s": the summary says "Skipped 2 entrys of the reviewed plan".`)
+		t.Fatal(`regression: the summary says "entrys" (plural of "entry")`)
 	}
 	expectSummary(t, r, "Skipped 2 entries of the reviewed plan")
 }
@@ -835,8 +834,7 @@ func TestE2EReviewApplyPlanUntag(t *testing.T) {
 
 	e.tag(x, "pr-3")             // added after the review: stays
 	z := e.image("pr-2", 10*day) // pr-2 moves off y to a new image
-	// BUG (TestE2EReviewApplyPlanRuleInputsLeftOut): the plan's delete-tags
-	// must be repeated.
+	// The same rules as the plan's (see TestE2EReviewApplyPlanNeedsTheSameRules).
 	r := e.run(applied("apply-plan", plan, "delete-tags", "pr-*"))
 	e.ok(r)
 	e.expectRemaining(x, y, z)
