@@ -78,34 +78,32 @@ func (r *Result) Count(o Outcome) int {
 }
 
 // Replanner reads the package again and plans the deletions not yet made
-// anew (see Sweep).
-type Replanner func(ctx context.Context, remaining map[string]Decision) (*Plan, error)
+// anew (see Sweep). gone is what this run has deleted so far. A full read
+// lists the whole package; a quick one (every CheckEvery deletions within a
+// wave) merges just the newest page into what was read, which is where a
+// push shows up first.
+type Replanner func(ctx context.Context, remaining map[string]Decision, gone map[string]bool, full bool) (*Plan, error)
 
 // Apply deletes the plan's versions in order. A version is deleted only once
 // everything that points at it is gone, so a refusal or a failure leaves
 // nothing it still needs deleted. An unexpected error stops the run: what is
 // left is reported, not guessed at.
 func Apply(ctx context.Context, p *Plan, del Deleter) *Result {
-	return ApplyWaves(ctx, p, del, nil, nil)
+	return ApplyWaves(ctx, p, del, nil)
 }
 
-// Changed tells, cheaply, whether the package changed since it was last
-// read (a push, a new tag): a large wave checks it every CheckEvery
-// deletions and has the package read again when it did.
-type Changed func(ctx context.Context) (bool, error)
-
-// CheckEvery is how many deletions a wave makes between two Changed checks:
+// CheckEvery is how many deletions a wave makes between two quick reads:
 // with DELETEs paced at 150 a minute, about every 20 seconds.
 const CheckEvery = 50
 
 // ApplyWaves deletes in waves: first the versions nothing else in the plan
 // points at (indexes, referrers), then, after replan has read the package
-// again, the next layer (their children and subjects), and so on; within a
-// wave, every CheckEvery deletions, changed says whether to read it again
-// first. A push that lands meanwhile and reuses a planned child, or a tag
-// added to a planned version, takes it out of the plan instead of being
-// broken by it. With a nil replan the waves run on the original plan.
-func ApplyWaves(ctx context.Context, p *Plan, del Deleter, replan Replanner, changed Changed) *Result {
+// again in full, the next layer (their children and subjects), and so on;
+// within a wave, every CheckEvery deletions, a quick read. A push that lands
+// meanwhile and reuses a planned version, or a tag added to one, takes it
+// out of the plan instead of being broken by it. With a nil replan the waves
+// run on the original plan.
+func ApplyWaves(ctx context.Context, p *Plan, del Deleter, replan Replanner) *Result {
 	res := &Result{}
 	gone := map[string]bool{}
 	done := make(map[string]Applied, len(p.Delete))
@@ -113,11 +111,26 @@ func ApplyWaves(ctx context.Context, p *Plan, del Deleter, replan Replanner, cha
 	for _, d := range p.Delete {
 		original[d.Digest] = d
 	}
-	current := p
+	again := func(full bool) {
+		remaining := map[string]Decision{}
+		for _, d := range p.Delete {
+			if _, ok := done[d.Digest]; !ok {
+				remaining[d.Digest] = d
+			}
+		}
+		next, err := replan(ctx, remaining, gone, full)
+		if err != nil {
+			res.Err = fmt.Errorf("reading the package again between deletions: %w", err)
+			return
+		}
+		skipDropped(next, remaining, done, original)
+		p = next
+	}
+	plan := p
 	for res.Err == nil {
 		var pending []Decision
 		inPlan := map[string]bool{}
-		for _, d := range current.Delete {
+		for _, d := range p.Delete {
 			if _, ok := done[d.Digest]; !ok {
 				pending = append(pending, d)
 				inPlan[d.Digest] = true
@@ -126,24 +139,19 @@ func ApplyWaves(ctx context.Context, p *Plan, del Deleter, replan Replanner, cha
 		if len(pending) == 0 {
 			break
 		}
-		for i, d := range current.wave(pending, inPlan) {
-			if i > 0 && i%CheckEvery == 0 && replan != nil && changed != nil {
-				// A wave of thousands takes many minutes: a push meanwhile
-				// that reuses a planned version must not wait for its end.
-				moved, err := changed(ctx)
-				if err != nil {
-					res.Err = fmt.Errorf("checking the package for changes between deletions: %w", err)
-					break
-				}
-				if moved {
-					break // read it again before deleting more
-				}
+		full := true
+		for i, d := range p.wave(pending, inPlan) {
+			if i > 0 && i%CheckEvery == 0 && replan != nil {
+				// A wave of thousands takes many minutes at GitHub's pace:
+				// look for pushes before deleting more.
+				full = false
+				break
 			}
 			a := Applied{Decision: original[d.Digest]}
-			if blocker := current.blocker(d.Digest, gone); blocker != "" {
+			if blocker := p.blocker(d.Digest, gone); blocker != "" {
 				a.Outcome, a.Detail = Skipped, fmt.Sprintf("kept: %s that points at it was not deleted", shortDigest(blocker))
 			} else {
-				a.Outcome, a.Detail = deleteOne(ctx, p.Package, d, del, res)
+				a.Outcome, a.Detail = deleteOne(ctx, plan.Package, d, del, res)
 				if a.Outcome == Deleted || a.Outcome == AlreadyGone {
 					gone[d.Digest] = true
 				}
@@ -153,31 +161,19 @@ func ApplyWaves(ctx context.Context, p *Plan, del Deleter, replan Replanner, cha
 				break
 			}
 		}
-		if replan == nil || res.Err != nil || len(done) == len(p.Delete) {
+		if replan == nil || res.Err != nil || len(done) == len(plan.Delete) {
 			continue
 		}
-		remaining := map[string]Decision{}
-		for _, d := range p.Delete {
-			if _, ok := done[d.Digest]; !ok {
-				remaining[d.Digest] = d
-			}
-		}
-		next, err := replan(ctx, remaining)
-		if err != nil {
-			res.Err = fmt.Errorf("reading the package again between deletion waves: %w", err)
-			break
-		}
-		skipDropped(next, remaining, done, original)
-		current = next
+		again(full)
 	}
-	for _, d := range p.Delete {
+	for _, d := range plan.Delete {
 		a, ok := done[d.Digest]
 		if !ok {
 			a = Applied{Decision: d, Outcome: NotAttempted}
 		}
 		res.Applied = append(res.Applied, a)
 	}
-	applyUntags(ctx, p, del, res)
+	applyUntags(ctx, plan, del, res)
 	return res
 }
 

@@ -55,19 +55,16 @@ func (p *Plan) Limit(n int, why string) *Plan {
 			allowed[x] = true
 		}
 	}
-	// A version goes only if everything pointing at it goes too: a version
-	// no image reaches can hang from one that is deferred.
-	for again := true; again; {
-		again = false
-		for x := range allowed {
-			for _, e := range p.graph.In(x) {
-				if e.From != x && !allowed[e.From] {
-					delete(allowed, x)
-					again = true
-					break
-				}
-			}
+	// What a deferred version reaches stays with it, as a kept version's
+	// would: a version no image reaches can hang from one that waits.
+	var deferred []string
+	for _, d := range p.Delete {
+		if !allowed[d.Digest] {
+			deferred = append(deferred, d.Digest)
 		}
+	}
+	for x := range p.graph.Reachable(deferred) {
+		delete(allowed, x)
 	}
 	out := *p
 	out.Delete, out.Deferred = nil, slices.Clone(p.Deferred)

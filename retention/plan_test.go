@@ -548,3 +548,20 @@ func TestLimitDefersWhatADeferredVersionPointsAt(t *testing.T) {
 		}
 	}
 }
+
+// The same, with an attestation of x: a deferred x keeps it.
+func TestLimitDefersTheReferrersOfWhatItDefers(t *testing.T) {
+	b := newPkg().image("c", 9*day).image("x", 9*day).index("a", 9*day, []string{"x"})
+	b.add("p", 9*day, &manifest.Manifest{Kind: manifest.KindIndex, Subject: dig("c"), Children: []manifest.Descriptor{{Digest: dig("c")}, {Digest: dig("x")}}})
+	b.referrer("r", 9*day, "x", manifest.KindAttestation)
+	pol := policy(func(p *Policy) { p.DeleteUntagged = true })
+	plan, err := Compute(b.snap, pol, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for n := range len(plan.Delete) {
+		if err := plan.Limit(n, "test").Check(pol); err != nil {
+			t.Errorf("Limit(%d): %v", n, err)
+		}
+	}
+}

@@ -363,13 +363,37 @@ type NewestLister interface {
 	NewestVersions(ctx context.Context, pkg string) ([]Version, error)
 }
 
-// listing indexes versions by id for spotting a change.
-func listing(vs []Version) map[int64]string {
-	m := make(map[int64]string, len(vs))
-	for _, v := range vs {
-		m[v.ID] = versionKey(v)
+// refresh merges the newest page of versions into snap: new versions (with
+// their manifests) and new tags on the newest. One request, where a full
+// read is two per hundred versions; a registry that cannot list just the
+// newest page gets a full read.
+func refresh(ctx context.Context, src Source, snap Snapshot) (Snapshot, error) {
+	nl, ok := src.(NewestLister)
+	if !ok {
+		return loadListing(ctx, src, snap.Package, true, snap.Manifests)
 	}
-	return m
+	newest, err := nl.NewestVersions(ctx, snap.Package)
+	if err != nil {
+		return Snapshot{}, fmt.Errorf("listing the newest versions of %s: %w", snap.Package, err)
+	}
+	byID := make(map[int64]int, len(snap.Versions))
+	for i, v := range snap.Versions {
+		byID[v.ID] = i
+	}
+	versions := slices.Clone(snap.Versions)
+	for _, v := range newest {
+		if i, ok := byID[v.ID]; ok {
+			versions[i] = v // its tags as they are now
+		} else {
+			versions = append(versions, v)
+		}
+	}
+	next, err := load(ctx, src, snap.Package, versions, snap.Manifests)
+	if errors.Is(err, ErrGone) {
+		// Pushed and deleted again in between: read it all.
+		return loadListing(ctx, src, snap.Package, true, snap.Manifests)
+	}
+	return next, err
 }
 
 // Budgeter is a registry that knows how many REST requests its rate limit
@@ -421,35 +445,28 @@ func runPackage(ctx context.Context, reg Registry, pkg string, policy Policy, no
 	if dryRun || (len(plan.Delete) == 0 && len(plan.Untag) == 0) {
 		return pr
 	}
-	known, listed := snap.Manifests, listing(snap.Versions)
-	replan := func(ctx context.Context, remaining map[string]Decision) (*Plan, error) {
-		snap, err := loadListing(ctx, reg, pkg, true, known)
+	cur := snap
+	replan := func(ctx context.Context, remaining map[string]Decision, gone map[string]bool, full bool) (*Plan, error) {
+		var err error
+		if full {
+			cur, err = loadListing(ctx, reg, pkg, true, cur.Manifests)
+		} else {
+			cur, err = refresh(ctx, reg, cur)
+		}
 		if err != nil {
 			return nil, err
 		}
-		known, listed = snap.Manifests, listing(snap.Versions)
-		next, err := Sweep(snap, remaining, policy.ExcludeTags)
+		// What this run deleted is gone whether or not the listing says so
+		// yet; everything else listed, or seen before, still stands.
+		left := cur
+		left.Versions = slices.DeleteFunc(slices.Clone(cur.Versions), func(v Version) bool { return gone[v.Digest] })
+		next, err := Sweep(left, remaining, policy.ExcludeTags)
 		if err == nil {
 			err = next.Check(policy)
 		}
 		return next, err
 	}
-	var changed Changed
-	if nl, ok := reg.(NewestLister); ok {
-		changed = func(ctx context.Context) (bool, error) {
-			newest, err := nl.NewestVersions(ctx, pkg)
-			if err != nil {
-				return false, err
-			}
-			for _, v := range newest {
-				if listed[v.ID] != versionKey(v) {
-					return true, nil
-				}
-			}
-			return false, nil
-		}
-	}
-	pr.Result = ApplyWaves(ctx, plan, reg, replan, changed)
+	pr.Result = ApplyWaves(ctx, plan, reg, replan)
 	for _, a := range pr.Result.Applied {
 		switch a.Outcome {
 		case Deleted, AlreadyGone:

@@ -14,6 +14,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"time"
 )
 
 // MaxEntrySize is the largest manifest a store keeps. Registries refuse
@@ -154,8 +155,15 @@ func (s *dirStore) Save(ctx context.Context, entries iter.Seq2[string, []byte]) 
 	return nil
 }
 
+// UnusedFor is how long a cached manifest may go unused before Save prunes
+// it. Not at once: a package that failed to load this run, or another
+// workflow sharing the directory through actions/cache, still needs its
+// manifests, and every refetch is a download GitHub counts.
+const UnusedFor = 30 * 24 * time.Hour
+
 // prune removes the files the last complete Load listed that this process
-// has not saved or added: the manifests of versions that are gone.
+// has not saved or added and that nobody has used for UnusedFor: the
+// manifests of versions long gone.
 func (s *dirStore) prune(ctx context.Context) error {
 	s.mu.Lock()
 	var stale []dkey
@@ -177,7 +185,7 @@ func (s *dirStore) prune(ctx context.Context) error {
 		}
 		// The name is built from the key: always sha256/<64 hex>.
 		path := filepath.Join(dir, hex.EncodeToString(k[:]))
-		err := removeRegular(path)
+		err := removeRegular(path, time.Now().Add(-UnusedFor), k)
 		if err == nil || errors.Is(err, fs.ErrNotExist) {
 			s.mu.Lock()
 			delete(s.seen, k)
@@ -196,12 +204,18 @@ func (s *dirStore) prune(ctx context.Context) error {
 	return nil
 }
 
-// removeRegular removes path if it is a regular file, and leaves anything
-// else (a directory, a symbolic link) alone.
-func removeRegular(path string) error {
+// removeRegular removes path if it is a regular file last modified before
+// cutoff, or one whose contents are not k's (never worth keeping), and
+// leaves anything else (a directory, a symbolic link, a file in use) alone.
+func removeRegular(path string, cutoff time.Time, k dkey) error {
 	fi, err := os.Lstat(path)
 	if err != nil {
 		return err
+	}
+	if fi.Mode().IsRegular() && fi.ModTime().After(cutoff) {
+		if raw, err := readFileMax(path, MaxEntrySize); err != nil || k.verify(raw) {
+			return nil
+		}
 	}
 	if !fi.Mode().IsRegular() {
 		return nil
@@ -224,6 +238,9 @@ func (s *dirStore) Add(digest string, raw []byte) error {
 		return nil // never persist what would not be served
 	}
 	if have {
+		// Mark it used: pruning goes by how long a file has gone unused.
+		now := time.Now()
+		os.Chtimes(filepath.Join(s.algDir(), hex.EncodeToString(k[:])), now, now) //nolint:errcheck // an old mtime only makes it prunable sooner
 		return nil
 	}
 	dir := s.algDir()

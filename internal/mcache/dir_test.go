@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 )
 
 // hexFiles lists the sha256/<64 hex> regular files under path, as digests.
@@ -40,6 +41,13 @@ func seedDir(t *testing.T, path string, reg *fakeRegistry, ds []string) {
 	}
 	if err := Dir(path).Save(context.Background(), maps.All(m)); err != nil {
 		t.Fatal(err)
+	}
+	// Written by runs long ago: unused since, they may be pruned.
+	old := time.Now().Add(-UnusedFor - 24*time.Hour)
+	for _, d := range ds {
+		if err := os.Chtimes(fileOf(path, d), old, old); err != nil {
+			t.Fatal(err)
+		}
 	}
 }
 
@@ -301,5 +309,29 @@ func TestDirPruneLeavesReplacedEntryAlone(t *testing.T) {
 	}
 	if fi, err := os.Lstat(p); err != nil || !fi.IsDir() {
 		t.Fatalf("directory touched: %v", err)
+	}
+}
+
+// A manifest another workflow used recently (or that a package which failed
+// to load this run needs) is not pruned just because this run did not use it.
+func TestDirKeepsRecentlyUsedFiles(t *testing.T) {
+	ctx := context.Background()
+	path := t.TempDir()
+	reg, ds := newFakeRegistry(2)
+	seedDir(t, path, reg, ds)
+	now := time.Now()
+	if err := os.Chtimes(fileOf(path, ds[1]), now, now); err != nil {
+		t.Fatal(err)
+	}
+	st := Dir(path)
+	c, err := loadCache(t, st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Save(ctx, c.Used()); err != nil { // this run used neither
+		t.Fatal(err)
+	}
+	if got := hexFiles(t, path); !slices.Equal(got, []string{ds[1]}) {
+		t.Fatalf("files = %v, want only the recently used %s", got, ds[1])
 	}
 }
