@@ -607,3 +607,34 @@ func TestE2EPolicyChildDigests(t *testing.T) {
 		expectSummary(t, r, "digest listed in exclude-tags")
 	})
 }
+
+// As in dataaxiom, use-regex with expand-packages makes packages regexes
+// over the owner's packages; wildcards work without either.
+func TestE2EPolicyPackagesByRegexAndWildcard(t *testing.T) {
+	t.Parallel()
+	e := newE2E(t, "acme", "app1", true)
+	for _, pkg := range []string{"app1", "app2", "app10", "web"} {
+		p := e.srv.Pusher("acme", pkg)
+		if _, err := p.Image("v1"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	names := func(r runResult) []string {
+		var out []string
+		for _, p := range r.report.Packages {
+			out = append(out, p.Package)
+		}
+		sort.Strings(out)
+		return out
+	}
+	r := e.run(inputsOf("packages", `^app[12]$`, "use-regex", "true", "expand-packages", "true"))
+	e.ok(r)
+	if got := names(r); !slices.Equal(got, []string{"app1", "app2"}) {
+		t.Errorf("regex selected %v", got)
+	}
+	r = e.run(inputsOf("packages", "app*"))
+	e.ok(r)
+	if got := names(r); !slices.Equal(got, []string{"app1", "app10", "app2"}) {
+		t.Errorf("wildcard selected %v", got)
+	}
+}

@@ -33,6 +33,9 @@ type config struct {
 	failOnBroken bool
 	maxDeletions int
 	cacheDir     string
+	// packagesRegex makes packages entries RE2 regexes over the owner's
+	// packages (use-regex with expand-packages, as in dataaxiom).
+	packagesRegex bool
 	// inputs is what the plan file records: every input as given, minus the token.
 	inputs map[string]string
 }
@@ -117,7 +120,10 @@ func parseInputs(a *githubactions.Action) (config, error) {
 		}
 	}
 	var expand bools
-	expand.parse("expand-packages", in["expand-packages"], true) // wildcards are always expanded
+	// Wildcards are always expanded; expand-packages matters only with
+	// use-regex, where, as in dataaxiom, it makes packages regexes.
+	cfg.packagesRegex = expand.parse("expand-packages", in["expand-packages"], false) &&
+		expand.parse("use-regex", in["use-regex"], false)
 	errs = append(errs, expand.errs...)
 	if len(cfg.packages) == 0 {
 		fail("packages", fmt.Errorf("is empty and GITHUB_REPOSITORY is not set"))

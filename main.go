@@ -64,7 +64,7 @@ func run(ctx context.Context, a *githubactions.Action, now time.Time) (*retentio
 	if cfg.restore != nil {
 		return nil, restore(ctx, a, client, cfg)
 	}
-	pkgs, err := resolvePackages(ctx, client, cfg.packages)
+	pkgs, err := resolvePackages(ctx, client, cfg.packages, cfg.packagesRegex)
 	if err != nil {
 		return nil, err
 	}
@@ -111,24 +111,22 @@ func restore(ctx context.Context, a *githubactions.Action, client *ghcr.Client, 
 	return nil
 }
 
-// resolvePackages expands wildcards over the owner's packages and checks
-// that every package named outright exists, before anything is read.
-func resolvePackages(ctx context.Context, c *ghcr.Client, entries []string) ([]string, error) {
+// resolvePackages expands wildcards (or, with regex, regexes) over the
+// owner's packages and checks that every package named outright exists,
+// before anything is read.
+func resolvePackages(ctx context.Context, c *ghcr.Client, entries []string, regex bool) ([]string, error) {
 	var all []string
 	var out []string
 	seen := map[string]bool{}
-	add := func(p string) {
-		if !seen[p] {
-			seen[p] = true
-			out = append(out, p)
-		}
-	}
 	for _, e := range entries {
-		if !strings.ContainsAny(e, "*?") {
+		if !regex && !strings.ContainsAny(e, "*?") {
 			if err := c.CheckPackage(ctx, e); err != nil {
 				return nil, err
 			}
-			add(e)
+			if !seen[e] {
+				seen[e] = true
+				out = append(out, e)
+			}
 			continue
 		}
 		if all == nil {
@@ -137,15 +135,18 @@ func resolvePackages(ctx context.Context, c *ghcr.Client, entries []string) ([]s
 				return nil, fmt.Errorf("packages: %w", err)
 			}
 		}
-		pat, err := retention.ParsePatterns(e, false)
+		pat, err := retention.ParsePatterns(e, regex)
 		if err != nil {
 			return nil, fmt.Errorf("packages: %w", err)
 		}
 		matched := false
 		for _, p := range all {
 			if pat.MatchTag(p) {
-				add(p)
 				matched = true
+				if !seen[p] {
+					seen[p] = true
+					out = append(out, p)
+				}
 			}
 		}
 		if !matched {

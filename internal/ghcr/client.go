@@ -53,6 +53,9 @@ type Config struct {
 // wait GitHub asked for short.
 const DefaultTimeout = 30 * time.Minute
 
+// registryTimeout bounds one registry request with its retries and waits.
+const registryTimeout = 10 * time.Minute
+
 // DefaultDeletesPerMinute leaves GitHub's 180 a minute some headroom.
 const DefaultDeletesPerMinute = 150
 
@@ -343,6 +346,9 @@ func (c *Client) Manifest(ctx context.Context, pkg, digest string) ([]byte, erro
 		return nil, err
 	}
 	c.count(func(s *Stats) { s.ManifestGets++ })
+	// Header timeouts catch a silent server; this catches a body that stalls.
+	ctx, cancel := context.WithTimeout(ctx, registryTimeout)
+	defer cancel()
 	desc, err := c.puller.Get(ctx, ref)
 	if isStatus(err, http.StatusNotFound) {
 		return nil, fmt.Errorf("%w: %v", retention.ErrGone, err)
@@ -430,7 +436,9 @@ func (c *Client) Untag(ctx context.Context, pkg, tag, digest string) error {
 		return err
 	}
 	c.count(func(s *Stats) { s.RegistryWrites++ })
-	if err := remote.Write(ref, img, append(c.writeOpt, remote.WithContext(ctx))...); err != nil {
+	wctx, cancel := context.WithTimeout(ctx, registryTimeout)
+	defer cancel()
+	if err := remote.Write(ref, img, append(c.writeOpt, remote.WithContext(wctx))...); err != nil {
 		return fmt.Errorf("moving tag %s to a placeholder (needs a token that can write packages): %w", tag, err)
 	}
 	id, err := c.findVersion(ctx, pkg, holder.String())

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"math/rand/v2"
+	"net"
 	"net/http"
 	"strconv"
 	"strings"
@@ -120,7 +121,7 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 			}
 			return nil, err
 		}
-		if err != nil || resp.StatusCode >= 500 {
+		if (err != nil && !neverSent(err)) || (resp != nil && resp.StatusCode >= 500) {
 			unsure = true
 		}
 		if resp != nil {
@@ -146,6 +147,14 @@ func mark(resp *http.Response, attempt int, unsure bool) *http.Response {
 		resp.Header.Set(MaybeAppliedHeader, "true")
 	}
 	return resp
+}
+
+// neverSent reports an error from before the request left: a failed dial
+// or name lookup cannot have deleted anything.
+func neverSent(err error) bool {
+	var op *net.OpError
+	var dns *net.DNSError
+	return errors.As(err, &dns) || (errors.As(err, &op) && op.Op == "dial")
 }
 
 // maybeApplied says whether resp answers a request retried after an attempt

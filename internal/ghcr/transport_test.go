@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -567,4 +568,31 @@ func TestTransportTLSToPlainHTTPNotRetried(t *testing.T) {
 		t.Errorf("the handler saw %d requests, want 0", n)
 	}
 	wantWaits(t, w)
+}
+
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+// A dial that failed sent nothing: a 404 after it is GitHub's own answer,
+// not the echo of a DELETE that went through.
+func TestTransportDialErrorIsNotMaybeApplied(t *testing.T) {
+	t.Parallel()
+	tr, _ := newTransport()
+	calls := 0
+	tr.Base = roundTripFunc(func(r *http.Request) (*http.Response, error) {
+		calls++
+		if calls == 1 {
+			return nil, &net.OpError{Op: "dial", Net: "tcp", Err: errors.New("connection refused")}
+		}
+		return &http.Response{StatusCode: http.StatusNotFound, Header: http.Header{}, Body: io.NopCloser(strings.NewReader("{}")), Request: r}, nil
+	})
+	req, _ := http.NewRequest(http.MethodDelete, "http://127.0.0.1/x", nil)
+	resp, err := tr.RoundTrip(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if calls != 2 || resp.Header.Get(ghcr.MaybeAppliedHeader) != "" {
+		t.Errorf("calls %d, maybe-applied %q: a failed dial marked the retry", calls, resp.Header.Get(ghcr.MaybeAppliedHeader))
+	}
 }
