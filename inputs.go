@@ -62,17 +62,18 @@ var policyInputs = []string{
 	"older-than", "use-regex", "delete-orphaned-images", "delete-ghost-images", "delete-partial-images",
 }
 
-// inputDefaults are action.yml's non-empty defaults, which the runner passes
-// as if given; they compare equal to an input left out.
-var inputDefaults = map[string]string{
-	"use-regex": "false", "delete-orphaned-images": "false", "delete-ghost-images": "false", "delete-partial-images": "false",
-	"dry-run": "true", "validate": "false", "fail-on-broken": "false", "registry-url": "https://ghcr.io", "max-deletions": "0",
-}
+// inputDefaults are action.yml's defaults that stand for a value. The
+// runner passes them when a workflow leaves an input out; the code applies
+// the same text, so an input left out and one given as its default are one
+// thing (apply-plan compares them).
+var inputDefaults = metadata.defaults()
 
 func parseInputs(a *githubactions.Action) (config, error) {
+	given := map[string]string{}
 	in := map[string]string{}
 	for _, n := range inputNames {
-		in[n] = strings.TrimSpace(a.GetInput(n))
+		given[n] = strings.TrimSpace(a.GetInput(n))
+		in[n] = orDefault(n, given[n])
 	}
 	var errs []string
 	fail := func(input string, err error) {
@@ -90,12 +91,13 @@ func parseInputs(a *githubactions.Action) (config, error) {
 			fail(alias, fmt.Errorf("is another name for %s; give one of them", name))
 		}
 		in[name], in[alias] = in[alias], ""
+		given[name], given[alias] = given[alias], ""
 	}
 	if v := in["log-level"]; v != "" && !slices.Contains([]string{"error", "warn", "info", "debug"}, v) {
 		fail("log-level", fmt.Errorf("%q is not one of error, warn, info, debug", v))
 	}
 	cfg := config{token: in["token"], owner: in["owner"], inputs: map[string]string{}}
-	for n, v := range in {
+	for n, v := range given {
 		if n != "token" && v != "" {
 			cfg.inputs[n] = v
 		}
@@ -122,17 +124,17 @@ func parseInputs(a *githubactions.Action) (config, error) {
 	var expand bools
 	// Wildcards are always expanded; expand-packages matters only with
 	// use-regex, where, as in dataaxiom, it makes packages regexes.
-	cfg.packagesRegex = expand.parse("expand-packages", in["expand-packages"], false) &&
-		expand.parse("use-regex", in["use-regex"], false)
+	cfg.packagesRegex = expand.parse("expand-packages", in["expand-packages"]) &&
+		expand.parse("use-regex", in["use-regex"])
 	errs = append(errs, expand.errs...)
 	if len(cfg.packages) == 0 {
 		fail("packages", fmt.Errorf("is empty and GITHUB_REPOSITORY is not set"))
 	}
 
 	var b bools
-	cfg.dryRun = b.parse("dry-run", in["dry-run"], true)
-	cfg.validate = b.parse("validate", in["validate"], false)
-	cfg.failOnBroken = b.parse("fail-on-broken", in["fail-on-broken"], false)
+	cfg.dryRun = b.parse("dry-run", in["dry-run"])
+	cfg.validate = b.parse("validate", in["validate"])
+	cfg.failOnBroken = b.parse("fail-on-broken", in["fail-on-broken"])
 	cfg.validate = cfg.validate || cfg.failOnBroken // failing on what was never checked would be silent
 	errs = append(errs, b.errs...)
 
@@ -159,9 +161,6 @@ func parseInputs(a *githubactions.Action) (config, error) {
 	}
 
 	cfg.registryURL = in["registry-url"]
-	if cfg.registryURL == "" {
-		cfg.registryURL = "https://ghcr.io"
-	}
 	cfg.apiURL = in["github-api-url"]
 	if cfg.apiURL == "" && ctx != nil {
 		cfg.apiURL = ctx.APIURL
@@ -188,10 +187,10 @@ func parsePolicy(in map[string]string) (retention.Policy, []string) {
 		p   retention.Policy
 		err error
 	)
-	useRegex := b.parse("use-regex", in["use-regex"], false)
-	p.DeleteGhost = b.parse("delete-ghost-images", in["delete-ghost-images"], false)
-	p.DeletePartial = b.parse("delete-partial-images", in["delete-partial-images"], false)
-	p.DeleteOrphaned = b.parse("delete-orphaned-images", in["delete-orphaned-images"], false)
+	useRegex := b.parse("use-regex", in["use-regex"])
+	p.DeleteGhost = b.parse("delete-ghost-images", in["delete-ghost-images"])
+	p.DeletePartial = b.parse("delete-partial-images", in["delete-partial-images"])
+	p.DeleteOrphaned = b.parse("delete-orphaned-images", in["delete-orphaned-images"])
 	p.DeleteTags, err = retention.ParsePatterns(in["delete-tags"], useRegex)
 	fail("delete-tags", err)
 	p.ExcludeTags, err = retention.ParsePatterns(in["exclude-tags"], useRegex)
@@ -208,7 +207,10 @@ func parsePolicy(in map[string]string) (retention.Policy, []string) {
 	// default only when no other deletion rule is asked for.
 	otherRule := in["delete-tags"] != "" || in["keep-n-tagged"] != "" || in["keep-n-untagged"] != "" ||
 		p.DeleteGhost || p.DeletePartial || p.DeleteOrphaned
-	p.DeleteUntagged = b.parse("delete-untagged", in["delete-untagged"], !otherRule)
+	p.DeleteUntagged = !otherRule
+	if in["delete-untagged"] != "" {
+		p.DeleteUntagged = b.parse("delete-untagged", in["delete-untagged"])
+	}
 	return p, append(b.errs, errs...)
 }
 
@@ -285,20 +287,21 @@ func allDigits(ss []string) bool {
 }
 
 // bools parses boolean inputs the way @actions/core does (YAML 1.2 core
-// schema), collecting errors.
+// schema), collecting errors. Empty is false: an input whose absence means
+// true (dry-run) has that default in action.yml, and the caller applied it.
 type bools struct{ errs []string }
 
-func (b *bools) parse(input, v string, def bool) bool {
+func (b *bools) parse(input, v string) bool {
 	switch v {
 	case "":
-		return def
+		return false
 	case "true", "True", "TRUE":
 		return true
 	case "false", "False", "FALSE":
 		return false
 	}
 	b.errs = append(b.errs, fmt.Sprintf("%s: %q is not a boolean (use true or false)", input, v))
-	return def
+	return false
 }
 
 // parseCount parses keep-n inputs; -1 means not given.

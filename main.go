@@ -32,7 +32,12 @@ func main() {
 		debug.SetMemoryLimit(memoryLimit)
 	}
 	demo := flag.Bool("demo", false, "run against a built-in fake GHCR holding the Logto incident's package, and print the job summary")
+	showVersion := flag.Bool("version", false, "print the version and commit, then exit")
 	flag.Parse()
+	if *showVersion {
+		fmt.Println(toolName())
+		return
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if *demo {
@@ -74,7 +79,7 @@ func run(ctx context.Context, a *githubactions.Action, now time.Time) (*retentio
 	opts := retention.Options{DryRun: cfg.dryRun, Reviewed: cfg.reviewed, Validate: cfg.validate, MaxDeletions: cfg.maxDeletions}
 	report := retention.Run(ctx, reg, pkgs, cfg.policy, now, opts, a)
 	saveCache(ctx, a, cache, store, behind)
-	report.Owner, report.Inputs = client.Owner(), cfg.inputs
+	report.Owner, report.Inputs, report.Tool = client.Owner(), cfg.inputs, toolName()
 	if err := writeResults(a, report); err != nil {
 		return report, err
 	}
@@ -90,7 +95,7 @@ func run(ctx context.Context, a *githubactions.Action, now time.Time) (*retentio
 // restore brings back what an earlier run deleted (restore-from).
 func restore(ctx context.Context, a *githubactions.Action, client *ghcr.Client, cfg config) error {
 	items := retention.Restore(ctx, client, cfg.restore, cfg.dryRun)
-	a.AddStepSummary(retention.RestoreMarkdown(items, cfg.dryRun))
+	a.AddStepSummary(retention.RestoreMarkdown(items, cfg.dryRun) + "\n" + retention.ToolLine(toolName()))
 	restored, failed := 0, 0
 	for _, it := range items {
 		switch it.Outcome {

@@ -107,7 +107,7 @@ func goldenReport(t *testing.T) *Report {
 	res := Apply(context.Background(), plan, deleterFor(b, map[string]error{
 		"pr": &RefusedError{Message: "Publicly visible package versions with more than 5000 downloads cannot be deleted. Contact GitHub support for further assistance."},
 	}))
-	dry := &Report{DryRun: true, Time: now, Inputs: map[string]string{"older-than": "3d", "delete-tags": "pr-*"},
+	dry := &Report{DryRun: true, Time: now, Tool: "ghcr-prune v1.2.3, commit 0123456789ab", Inputs: map[string]string{"older-than": "3d", "delete-tags": "pr-*"},
 		Packages: []PackageReport{{Package: "app", Versions: len(b.snap.Versions), Plan: plan}}}
 	applied := *dry
 	applied.DryRun = false

@@ -194,6 +194,9 @@ type Report struct {
 	Owner    string
 	Inputs   map[string]string // the inputs as given, for the plan file
 	Packages []PackageReport
+	// Tool names the build that made the report ("ghcr-prune v1.2.0,
+	// commit 1a2b3c4"): users attach summaries to bug reports.
+	Tool string
 }
 
 // FailedPackages names the packages that ended in an error.

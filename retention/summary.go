@@ -82,7 +82,18 @@ func (r *Report) markdown(rows int) string {
 			b.WriteString("```\n" + strings.Join(ids, ",") + "\n```\n")
 		})
 	}
+	if r.Tool != "" {
+		if !strings.HasSuffix(b.String(), "\n\n") {
+			b.WriteString("\n")
+		}
+		b.WriteString(ToolLine(r.Tool))
+	}
 	return b.String()
+}
+
+// ToolLine is a summary's last line: the build that wrote it.
+func ToolLine(tool string) string {
+	return "<sub>" + cell(tool) + "</sub>\n"
 }
 
 // DeletedIDs are the ids of every version this run deleted, in deletion
