@@ -1,61 +1,34 @@
-// Command ghcr-prune is a GitHub Action that deletes old container images
-// from GitHub Container Registry without breaking an image anyone still
-// pulls: it deletes only package versions that nothing kept can reach.
-package main
+// Package action is ghcr-prune as a GitHub Action: it reads the inputs,
+// runs the pipeline (load, decide, apply) and writes the job summary, the
+// plan file and the outputs.
+package action
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"os"
-	"os/signal"
 	"path/filepath"
-	"runtime/debug"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/sethvargo/go-githubactions"
 
 	"github.com/ghcr-prune/ghcr-prune/internal/ghcr"
+	"github.com/ghcr-prune/ghcr-prune/prune"
 	"github.com/ghcr-prune/ghcr-prune/retention"
 )
 
-// memoryLimit is a soft limit for the Go heap: the garbage collector works
-// harder rather than let a package of 100,000 versions grow the process past
-// it (GOMEMLIMIT overrides it). It is not a cap: a larger package still runs.
-const memoryLimit = 160 << 20
-
-func main() {
-	if os.Getenv("GOMEMLIMIT") == "" {
-		debug.SetMemoryLimit(memoryLimit)
-	}
-	demo := flag.Bool("demo", false, "run against a built-in fake GHCR holding the Logto incident's package, and print the job summary")
-	showVersion := flag.Bool("version", false, "print the version and commit, then exit")
-	flag.Parse()
-	if *showVersion {
-		fmt.Println(toolName())
-		return
-	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if *demo {
-		if err := runDemo(ctx, os.Stdout); err != nil {
-			fmt.Fprintln(os.Stderr, "ghcr-prune -demo:", err)
-			os.Exit(1)
-		}
-		return
-	}
-	a := githubactions.New()
-	if _, err := run(ctx, a, time.Now()); err != nil {
-		a.Fatalf("%v", err)
-	}
+// Setup is what a run knows besides its inputs.
+type Setup struct {
+	Metadata Metadata // action.yml: the inputs and their defaults
+	Tool     string   // the build, for the summary's last line
+	Now      time.Time
 }
 
-// run is the whole action: inputs in; job summary, plan file and outputs out.
-func run(ctx context.Context, a *githubactions.Action, now time.Time) (*retention.Report, error) {
-	cfg, err := parseInputs(a)
+// Run is the whole action: inputs in; job summary, plan file and outputs out.
+func Run(ctx context.Context, a *githubactions.Action, s Setup) (*prune.Report, error) {
+	cfg, err := parseInputs(a, s.Metadata.Defaults())
 	if err != nil {
 		return nil, err
 	}
@@ -67,7 +40,7 @@ func run(ctx context.Context, a *githubactions.Action, now time.Time) (*retentio
 		return nil, err
 	}
 	if cfg.restore != nil {
-		return nil, restore(ctx, a, client, cfg)
+		return nil, restore(ctx, a, client, cfg, s.Tool)
 	}
 	pkgs, err := resolvePackages(ctx, client, cfg.packages, cfg.packagesRegex)
 	if err != nil {
@@ -76,10 +49,10 @@ func run(ctx context.Context, a *githubactions.Action, now time.Time) (*retentio
 	cache, store := openCache(ctx, a, cfg.cacheDir, client.Owner(), pkgs)
 	behind := startWriteBehind(store)
 	reg := newCachedClient(client, cache, behind)
-	opts := retention.Options{DryRun: cfg.dryRun, Reviewed: cfg.reviewed, Validate: cfg.validate, MaxDeletions: cfg.maxDeletions}
-	report := retention.Run(ctx, reg, pkgs, cfg.policy, now, opts, a)
+	opts := prune.Options{DryRun: cfg.dryRun, ApplyPlan: cfg.applyPlan, Validate: cfg.validate, MaxDeletions: cfg.maxDeletions}
+	report := prune.Run(ctx, reg, pkgs, cfg.policy, s.Now, opts, a)
 	saveCache(ctx, a, cache, store, behind)
-	report.Owner, report.Inputs, report.Tool = client.Owner(), cfg.inputs, toolName()
+	report.Owner, report.Inputs, report.Tool = client.Owner(), cfg.inputs, s.Tool
 	if err := writeResults(a, report); err != nil {
 		return report, err
 	}
@@ -93,18 +66,18 @@ func run(ctx context.Context, a *githubactions.Action, now time.Time) (*retentio
 }
 
 // restore brings back what an earlier run deleted (restore-from).
-func restore(ctx context.Context, a *githubactions.Action, client *ghcr.Client, cfg config) error {
-	items := retention.Restore(ctx, client, cfg.restore, cfg.dryRun)
-	a.AddStepSummary(retention.RestoreMarkdown(items, cfg.dryRun) + "\n" + retention.ToolLine(toolName()))
+func restore(ctx context.Context, a *githubactions.Action, client *ghcr.Client, cfg config, tool string) error {
+	items := prune.Restore(ctx, client, cfg.restore, cfg.dryRun)
+	a.AddStepSummary(prune.RestoreMarkdown(items, cfg.dryRun) + "\n" + prune.ToolLine(tool))
 	restored, failed := 0, 0
 	for _, it := range items {
 		switch it.Outcome {
-		case retention.Restored:
+		case prune.Restored:
 			restored++
 			a.Infof("restored %s version %d %s", it.Package, it.ID, it.Digest)
-		case retention.WouldRestore:
+		case prune.WouldRestore:
 			a.Infof("would restore %s version %d %s", it.Package, it.ID, it.Digest)
-		case retention.RestoreFailed:
+		case prune.RestoreFailed:
 			failed++
 			a.Warningf("could not restore %s version %d: %s", it.Package, it.ID, it.Detail)
 		}
@@ -161,7 +134,7 @@ func resolvePackages(ctx context.Context, c *ghcr.Client, entries []string, rege
 	return out, nil
 }
 
-func writePlanFile(path string, r *retention.Report) error {
+func writePlanFile(path string, r *prune.Report) error {
 	f, err := os.Create(path)
 	if err != nil {
 		return err
@@ -177,7 +150,7 @@ func writePlanFile(path string, r *retention.Report) error {
 var outputNames = []string{"planned-count", "kept-count", "deleted-count", "deleted-ids", "plan-path", "broken-count", "restored-count", "deferred-count"}
 
 // writeResults writes the job summary, the plan file and the outputs.
-func writeResults(a *githubactions.Action, r *retention.Report) error {
+func writeResults(a *githubactions.Action, r *prune.Report) error {
 	a.AddStepSummary(r.Markdown())
 	planned, kept, deferred := 0, 0, 0
 	for _, p := range r.Packages {
