@@ -24,8 +24,8 @@ type Orphan struct {
 	Subject string        `json:"subject"`
 }
 
-func (o Orphan) describe() string {
-	return fmt.Sprintf("orphaned %s %s: its subject %s is not in the package", o.Kind, shortDigest(o.Digest), shortDigest(o.Subject))
+func (o Orphan) Describe() string {
+	return fmt.Sprintf("orphaned %s %s: its subject %s is not in the package", o.Kind, ShortDigest(o.Digest), ShortDigest(o.Subject))
 }
 
 // Inspect reports what is broken in s. It decides nothing: a policy that
@@ -63,4 +63,17 @@ func Inspect(s Snapshot) (*Health, error) {
 		h.Broken = []Broken{}
 	}
 	return h, nil
+}
+
+// Describe says what is broken, for the log and the summary.
+func (b Broken) Describe() string {
+	what := "partial image"
+	if b.Ghost {
+		what = "ghost image"
+	}
+	tags := "untagged"
+	if len(b.Tags) > 0 {
+		tags = TagsReason(b.Tags)
+	}
+	return fmt.Sprintf("%s %s (%s): %d of its %d children missing", what, ShortDigest(b.Digest), tags, len(b.Missing), b.Children)
 }

@@ -79,16 +79,3 @@ func (p *Plan) Limit(n int, why string) *Plan {
 	}
 	return &out
 }
-
-// requestsPerPage is how many versions one listing request returns.
-const requestsPerPage = 100
-
-// BudgetLimit is how many deletions a rate budget of remaining requests
-// covers for a package of versions, leaving room for the listings a run
-// that deletes makes (two per wave to confirm it, a few waves) and for the
-// one-page check every CheckEvery deletions.
-func BudgetLimit(remaining, versions int) int {
-	pages := (versions + requestsPerPage - 1) / requestsPerPage
-	overhead := 2*3*pages + 10
-	return max((remaining-overhead)*CheckEvery/(CheckEvery+1), 0)
-}

@@ -159,8 +159,8 @@ func Sweep(s Snapshot, remaining map[string]Decision, exclude Patterns) (*Plan, 
 		case !planned:
 			// The plan kept it (or it is new): keep it and all it reaches.
 			d.roots[v.Digest] = "not planned for deletion"
-			if tags := userTags(v.Tags); len(tags) > 0 {
-				d.roots[v.Digest] = tagsReason(tags)
+			if tags := UserTags(v.Tags); len(tags) > 0 {
+				d.roots[v.Digest] = TagsReason(tags)
 			}
 		case r.ID != v.ID:
 			d.roots[v.Digest] = fmt.Sprintf("re-pushed as version %d", v.ID)
@@ -176,7 +176,7 @@ func Sweep(s Snapshot, remaining map[string]Decision, exclude Patterns) (*Plan, 
 // gained is the user tags of now that were not in before.
 func gained(before, now []string) []string {
 	var out []string
-	for _, t := range userTags(now) {
+	for _, t := range UserTags(now) {
 		if !slices.Contains(before, t) {
 			out = append(out, t)
 		}
@@ -199,14 +199,14 @@ type decider struct {
 func (d *decider) choose(versions []Version) {
 	var untagged, tagged []Version
 	for _, v := range versions {
-		tags := userTags(v.Tags)
+		tags := UserTags(v.Tags)
 		if why, ok := d.excluded(v); ok {
 			d.roots[v.Digest] = why
 			continue
 		}
 		if d.hasParent(v.Digest) {
 			if len(tags) > 0 {
-				d.roots[v.Digest] = tagsReason(tags)
+				d.roots[v.Digest] = TagsReason(tags)
 			}
 			continue
 		}
@@ -226,18 +226,18 @@ func (d *decider) choose(versions []Version) {
 	d.selectUntagged(untagged)
 	d.selectTagged(tagged)
 	d.applyOlderThan(versions)
-	d.applyReviewed(versions)
+	d.applyAllowlist(versions)
 }
 
-// applyReviewed confines the plan to a reviewed one: a candidate the review
+// applyAllowlist confines the plan to a reviewed one: a candidate the review
 // did not list is kept (with all it reaches), and so is every version the
 // review did not list for deletion, so nothing is deleted that nobody saw.
-func (d *decider) applyReviewed(versions []Version) {
-	if d.p.Reviewed == nil {
+func (d *decider) applyAllowlist(versions []Version) {
+	if d.p.Allow == nil {
 		return
 	}
 	for _, v := range versions {
-		r, listed := d.p.Reviewed.Delete[v.Digest]
+		r, listed := d.p.Allow.Delete[v.Digest]
 		if !listed || r != v.ID {
 			if why, ok := d.candidates[v.Digest]; ok {
 				delete(d.candidates, v.Digest)
@@ -249,7 +249,7 @@ func (d *decider) applyReviewed(versions []Version) {
 		if tags, ok := d.untags[v.Digest]; ok {
 			var allowed []string
 			for _, t := range tags {
-				if slices.Contains(d.p.Reviewed.Untag[v.Digest], t) {
+				if slices.Contains(d.p.Allow.Untag[v.Digest], t) {
 					allowed = append(allowed, t)
 				}
 			}
@@ -264,7 +264,7 @@ func (d *decider) applyReviewed(versions []Version) {
 
 func (d *decider) selectReferrer(v Version, tags []string) {
 	if len(tags) > 0 {
-		d.roots[v.Digest] = tagsReason(tags)
+		d.roots[v.Digest] = TagsReason(tags)
 		return
 	}
 	for _, s := range d.subjects(v.Digest) {
@@ -273,7 +273,7 @@ func (d *decider) selectReferrer(v Version, tags []string) {
 		}
 	}
 	kind := d.kind(v.Digest)
-	subject := shortDigest(d.subjects(v.Digest)[0])
+	subject := ShortDigest(d.subjects(v.Digest)[0])
 	if d.p.DeleteOrphaned {
 		d.candidates[v.Digest] = fmt.Sprintf("orphaned %s: subject %s is not in the package", kind, subject)
 	} else {
@@ -318,32 +318,32 @@ func (d *decider) selectUntagged(untagged []Version) {
 func (d *decider) selectTagged(tagged []Version) {
 	var selected []Version
 	for _, v := range tagged {
-		tags := userTags(v.Tags)
+		tags := UserTags(v.Tags)
 		if d.p.taggedRule() && d.deleteTagsSelect(v, tags) {
 			selected = append(selected, v)
 		} else {
-			d.roots[v.Digest] = tagsReason(tags)
+			d.roots[v.Digest] = TagsReason(tags)
 		}
 	}
 	// keep-n ranks images, not tags: an image kept by it keeps every tag.
 	for i, v := range selected {
-		tags := userTags(v.Tags)
+		tags := UserTags(v.Tags)
 		if d.p.KeepNTagged >= 0 && i < d.p.KeepNTagged {
-			d.roots[v.Digest] = fmt.Sprintf("%s, among the %d newest tagged", tagsReason(tags), d.p.KeepNTagged)
+			d.roots[v.Digest] = fmt.Sprintf("%s, among the %d newest tagged", TagsReason(tags), d.p.KeepNTagged)
 			continue
 		}
 		matched, rest := d.splitTags(tags)
 		switch {
 		case d.p.DeleteTags.Empty():
-			d.candidates[v.Digest] = fmt.Sprintf("%s, beyond the %d newest tagged", tagsReason(tags), d.p.KeepNTagged)
+			d.candidates[v.Digest] = fmt.Sprintf("%s, beyond the %d newest tagged", TagsReason(tags), d.p.KeepNTagged)
 		case d.p.DeleteTags.MatchDigest(v.Digest):
 			d.candidates[v.Digest] = "digest listed in delete-tags"
 		case len(rest) == 0:
-			d.candidates[v.Digest] = tagsReason(tags) + " " + matchVerb(tags) + " delete-tags"
+			d.candidates[v.Digest] = TagsReason(tags) + " " + matchVerb(tags) + " delete-tags"
 		default:
 			// Some tags match: remove just those, keep the image.
 			d.untags[v.Digest] = matched
-			d.roots[v.Digest] = fmt.Sprintf("%s; %s %s delete-tags and will be removed", tagsReason(rest), tagsReason(matched), matchVerb(matched))
+			d.roots[v.Digest] = fmt.Sprintf("%s; %s %s delete-tags and will be removed", TagsReason(rest), TagsReason(matched), matchVerb(matched))
 		}
 	}
 }
@@ -376,7 +376,7 @@ func (d *decider) applyOlderThan(versions []Version) {
 	for _, v := range versions {
 		if _, ok := d.untags[v.Digest]; ok && d.p.OlderThan > 0 && d.now.Sub(v.UpdatedAt) < d.p.OlderThan {
 			delete(d.untags, v.Digest)
-			d.roots[v.Digest] = fmt.Sprintf("%s, only %s old (older-than %s)", tagsReason(userTags(v.Tags)), formatAge(d.now.Sub(v.UpdatedAt)), formatAge(d.p.OlderThan))
+			d.roots[v.Digest] = fmt.Sprintf("%s, only %s old (older-than %s)", TagsReason(UserTags(v.Tags)), FormatAge(d.now.Sub(v.UpdatedAt)), FormatAge(d.p.OlderThan))
 		}
 		why, ok := d.candidates[v.Digest]
 		if !ok {
@@ -385,10 +385,10 @@ func (d *decider) applyOlderThan(versions []Version) {
 		age := d.now.Sub(v.UpdatedAt)
 		if d.p.OlderThan > 0 && age < d.p.OlderThan {
 			delete(d.candidates, v.Digest)
-			d.roots[v.Digest] = fmt.Sprintf("%s, but only %s old (older-than %s)", why, formatAge(age), formatAge(d.p.OlderThan))
+			d.roots[v.Digest] = fmt.Sprintf("%s, but only %s old (older-than %s)", why, FormatAge(age), FormatAge(d.p.OlderThan))
 			continue
 		}
-		d.candidates[v.Digest] = fmt.Sprintf("%s, %s old", why, formatAge(age))
+		d.candidates[v.Digest] = fmt.Sprintf("%s, %s old", why, FormatAge(age))
 	}
 }
 
@@ -405,7 +405,7 @@ func (d *decider) excluded(v Version) (string, bool) {
 	if len(matched) == 0 {
 		return "", false
 	}
-	return tagsReason(matched) + " " + matchVerb(matched) + " exclude-tags", true
+	return TagsReason(matched) + " " + matchVerb(matched) + " exclude-tags", true
 }
 
 func (d *decider) hasParent(digest string) bool {
@@ -486,7 +486,7 @@ func (d *decider) plan(pkg string, versions []Version) (*Plan, error) {
 			}
 		}
 		plan.Untag = append(plan.Untag, Untag{ID: v.ID, Digest: v.Digest, Tags: tags, Keep: keep,
-			Reason: fmt.Sprintf("%s %s delete-tags; %s does not", tagsReason(tags), matchVerb(tags), tagsReason(userTags(keep)))})
+			Reason: fmt.Sprintf("%s %s delete-tags; %s does not", TagsReason(tags), matchVerb(tags), TagsReason(UserTags(keep)))})
 	}
 	for _, v := range versions {
 		n, _ := d.g.Node(v.Digest)
@@ -496,7 +496,7 @@ func (d *decider) plan(pkg string, versions []Version) (*Plan, error) {
 		}
 		plan.Broken = append(plan.Broken, Broken{
 			Digest:   v.Digest,
-			Tags:     userTags(v.Tags),
+			Tags:     UserTags(v.Tags),
 			Missing:  missing,
 			Children: distinctChildren(n.Manifest),
 			Ghost:    len(missing) == distinctChildren(n.Manifest),
@@ -535,7 +535,7 @@ func (d *decider) keepReason(digest string, kept map[string]manifest.Edge) (why,
 		}
 		root = other(kept[root], root)
 	}
-	return fmt.Sprintf("%s of %s (%s)", d.relation(digest, e), shortDigest(from), d.roots[root]), root
+	return fmt.Sprintf("%s of %s (%s)", d.relation(digest, e), ShortDigest(from), d.roots[root]), root
 }
 
 // other is the end of e that is not digest: the version that kept it.
@@ -554,12 +554,12 @@ func (d *decider) deleteReason(digest string, toDelete map[string]bool) string {
 	}
 	for _, e := range d.g.In(digest) {
 		if e.Kind == manifest.EdgeChild && toDelete[e.From] {
-			return fmt.Sprintf("%s of deleted %s %s", d.relation(digest, e), d.kind(e.From), shortDigest(e.From))
+			return fmt.Sprintf("%s of deleted %s %s", d.relation(digest, e), d.kind(e.From), ShortDigest(e.From))
 		}
 	}
 	for _, e := range d.g.Out(digest) {
 		if e.Kind != manifest.EdgeChild && toDelete[e.To] {
-			return fmt.Sprintf("%s of deleted %s %s", d.relation(digest, e), d.kind(e.To), shortDigest(e.To))
+			return fmt.Sprintf("%s of deleted %s %s", d.relation(digest, e), d.kind(e.To), ShortDigest(e.To))
 		}
 	}
 	return "nothing kept refers to it"
@@ -618,7 +618,7 @@ func distinctChildren(m *manifest.Manifest) int {
 	return len(set)
 }
 
-func userTags(tags []string) []string {
+func UserTags(tags []string) []string {
 	out := []string{}
 	for _, t := range tags {
 		if manifest.IsUserTag(t) {
@@ -628,7 +628,7 @@ func userTags(tags []string) []string {
 	return out
 }
 
-func tagsReason(tags []string) string {
+func TagsReason(tags []string) string {
 	if len(tags) == 1 {
 		return "tag " + tags[0]
 	}
@@ -643,7 +643,7 @@ func matchVerb(tags []string) string {
 }
 
 // shortDigest is the 12-hex form people recognise from docker output.
-func shortDigest(d string) string {
+func ShortDigest(d string) string {
 	if len(d) > len("sha256:")+12 {
 		return d[:len("sha256:")+12] + "…"
 	}
@@ -651,20 +651,20 @@ func shortDigest(d string) string {
 }
 
 // formatAge rounds down to the largest unit that reads naturally.
-func formatAge(a time.Duration) string {
+func FormatAge(a time.Duration) string {
 	switch {
 	case a >= 48*time.Hour:
-		return plural(int(a/(24*time.Hour)), "day")
+		return Plural(int(a/(24*time.Hour)), "day")
 	case a >= 2*time.Hour:
-		return plural(int(a/time.Hour), "hour")
+		return Plural(int(a/time.Hour), "hour")
 	case a >= 2*time.Minute:
-		return plural(int(a/time.Minute), "minute")
+		return Plural(int(a/time.Minute), "minute")
 	default:
-		return plural(int(a/time.Second), "second")
+		return Plural(int(a/time.Second), "second")
 	}
 }
 
-func plural(n int, unit string) string {
+func Plural(n int, unit string) string {
 	switch {
 	case n == 1:
 		return "1 " + unit

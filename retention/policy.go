@@ -26,13 +26,13 @@ type Policy struct {
 	DeletePartial  bool // indexes some of whose children are missing
 	DeleteOrphaned bool // referrers whose subject is absent from the package
 
-	// Reviewed, when set, confines deletions and untags to those a reviewed
+	// Allow, when set, confines deletions and untags to those a reviewed
 	// plan listed (apply-plan).
-	Reviewed *Reviewed
+	Allow *Allowlist
 }
 
-// Reviewed is what a reviewed plan allows for one package.
-type Reviewed struct {
+// Allowlist is what a reviewed plan allows for one package.
+type Allowlist struct {
 	Delete map[string]int64    // digest -> version id
 	Untag  map[string][]string // digest -> tags
 }

@@ -26,6 +26,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/types"
 	"github.com/google/go-github/v57/github"
 
+	"github.com/ghcr-prune/ghcr-prune/prune"
 	"github.com/ghcr-prune/ghcr-prune/retention"
 )
 
@@ -351,7 +352,7 @@ func (c *Client) Manifest(ctx context.Context, pkg, digest string) ([]byte, erro
 	defer cancel()
 	desc, err := c.puller.Get(ctx, ref)
 	if isStatus(err, http.StatusNotFound) {
-		return nil, fmt.Errorf("%w: %v", retention.ErrGone, err)
+		return nil, fmt.Errorf("%w: %v", prune.ErrGone, err)
 	}
 	if err != nil {
 		return nil, err
@@ -366,7 +367,7 @@ func (c *Client) Image(pkg string) string {
 
 // DeleteVersion deletes one package version, which on GHCR also deletes the
 // manifest and every tag on it. A version that is not there is
-// retention.ErrGone, unless the Transport retried the DELETE after an attempt
+// prune.ErrGone, unless the Transport retried the DELETE after an attempt
 // GitHub may have carried out (a 5xx or a dropped connection): then the 404
 // is this DELETE's own work, and the result is nil.
 func (c *Client) DeleteVersion(ctx context.Context, pkg string, id int64) error {
@@ -394,9 +395,9 @@ func (c *Client) DeleteVersion(ctx context.Context, pkg string, id int64) error 
 			// restore) it.
 			return nil
 		}
-		return fmt.Errorf("%w: %v", retention.ErrGone, err)
+		return fmt.Errorf("%w: %v", prune.ErrGone, err)
 	case errors.As(err, &ge) && ge.Response != nil && ge.Response.StatusCode == http.StatusBadRequest:
-		return &retention.RefusedError{Message: ge.Message}
+		return &prune.RefusedError{Message: ge.Message}
 	}
 	return err
 }
@@ -445,7 +446,7 @@ func (c *Client) Untag(ctx context.Context, pkg, tag, digest string) error {
 	if err != nil {
 		return fmt.Errorf("tag %s now points at placeholder %s, whose version could not be found to delete it: %w", tag, holder, err)
 	}
-	if err := c.DeleteVersion(ctx, pkg, id); err != nil && !errors.Is(err, retention.ErrGone) {
+	if err := c.DeleteVersion(ctx, pkg, id); err != nil && !errors.Is(err, prune.ErrGone) {
 		return fmt.Errorf("tag %s now points at placeholder %s (version %d), which could not be deleted: %w", tag, holder, id, err)
 	}
 	return nil

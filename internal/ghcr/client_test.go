@@ -22,6 +22,7 @@ import (
 
 	"github.com/ghcr-prune/ghcr-prune/internal/fakeghcr"
 	"github.com/ghcr-prune/ghcr-prune/internal/ghcr"
+	"github.com/ghcr-prune/ghcr-prune/prune"
 	"github.com/ghcr-prune/ghcr-prune/retention"
 )
 
@@ -512,10 +513,10 @@ func TestDeleteVersion(t *testing.T) {
 		t.Error("the version is still active in the fake")
 	}
 	err := c.DeleteVersion(bg, "app", id)
-	if !errors.Is(err, retention.ErrGone) {
+	if !errors.Is(err, prune.ErrGone) {
 		t.Errorf("second delete: err = %v, want ErrGone", err)
 	}
-	if err := c.DeleteVersion(bg, "app", 999999999); !errors.Is(err, retention.ErrGone) {
+	if err := c.DeleteVersion(bg, "app", 999999999); !errors.Is(err, prune.ErrGone) {
 		t.Errorf("delete of an unknown id: err = %v, want ErrGone", err)
 	}
 	if s := c.Stats(); s.DeleteRequests != 3 {
@@ -529,9 +530,9 @@ func TestDeleteLastTaggedRefused(t *testing.T) {
 	d := must[string](t)(srv.Pusher("alice", "app").Image("v1"))
 	c, _ := connect(t, srv, "alice")
 	err := c.DeleteVersion(bg, "app", idOf(t, srv, "alice", "app", d))
-	var refused *retention.RefusedError
+	var refused *prune.RefusedError
 	if !errors.As(err, &refused) {
-		t.Fatalf("err = %v (%T), want *retention.RefusedError", err, err)
+		t.Fatalf("err = %v (%T), want *prune.RefusedError", err, err)
 	}
 	if want := "You cannot delete the last tagged version of a package. You must delete the package instead."; refused.Message != want {
 		t.Errorf("Message = %q, want GitHub's %q", refused.Message, want)
@@ -550,11 +551,11 @@ func TestDeleteManyDownloadsRefused(t *testing.T) {
 	srv.SetPublicDownloads("Acme", "app", popular, 5001)
 	c, _ := connect(t, srv, "Acme")
 	err := c.DeleteVersion(bg, "app", idOf(t, srv, "Acme", "app", popular))
-	var refused *retention.RefusedError
+	var refused *prune.RefusedError
 	if !errors.As(err, &refused) || !strings.Contains(refused.Message, "5000 downloads") {
 		t.Fatalf("err = %v, want a RefusedError about 5000 downloads", err)
 	}
-	if errors.Is(err, retention.ErrGone) {
+	if errors.Is(err, prune.ErrGone) {
 		t.Error("a refusal must not look like ErrGone")
 	}
 }
@@ -576,8 +577,8 @@ func TestDeleteForbiddenIsAnError(t *testing.T) {
 		return true
 	})
 	err := c.DeleteVersion(bg, "app", idOf(t, srv, "Acme", "app", d))
-	var refused *retention.RefusedError
-	if err == nil || errors.Is(err, retention.ErrGone) || errors.As(err, &refused) {
+	var refused *prune.RefusedError
+	if err == nil || errors.Is(err, prune.ErrGone) || errors.As(err, &refused) {
 		t.Errorf("err = %v, want a plain failure", err)
 	}
 	if !strings.Contains(fmt.Sprint(err), "Resource not accessible by integration") {
@@ -807,7 +808,7 @@ func TestClientPrimaryLimitBeyondMaxWait(t *testing.T) {
 	wantWaits(t, w)
 	// go-github now refuses locally; the error stays a clear rate-limit one.
 	err = c.DeleteVersion(bg, "app", 1)
-	if !errors.As(err, &rle) || errors.Is(err, retention.ErrGone) {
+	if !errors.As(err, &rle) || errors.Is(err, prune.ErrGone) {
 		t.Errorf("delete after the limit: err = %v, want a RateLimitError", err)
 	}
 }
@@ -959,7 +960,7 @@ func TestStatsConcurrent(t *testing.T) {
 // A version deleted from page 1 after page 1 was read pulls the first
 // version of page 2 onto page 1, so one listing never sees it: every page is
 // full and nothing repeats. If the missed one is an index, its children look
-// unreferenced. A run that deletes reads through retention.LoadStable, which
+// unreferenced. A run that deletes reads through prune.LoadStable, which
 // lists again and must see the same listing twice.
 func TestLoadStableSeesAConcurrentDeleteOnAnEarlierPage(t *testing.T) {
 	t.Parallel()
@@ -979,7 +980,7 @@ func TestLoadStableSeesAConcurrentDeleteOnAnEarlierPage(t *testing.T) {
 		}
 		return false
 	})
-	snap, err := retention.LoadStable(bg, c, "app")
+	snap, err := prune.LoadStable(bg, c, "app")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -1093,7 +1094,7 @@ func TestDeleteRetriedAfterItSucceeded(t *testing.T) {
 				t.Errorf("waits = %v, want one backoff", w.get())
 			}
 			// A later, first-try 404 is still "already gone".
-			if err := c.DeleteVersion(bg, "app", id); !errors.Is(err, retention.ErrGone) {
+			if err := c.DeleteVersion(bg, "app", id); !errors.Is(err, prune.ErrGone) {
 				t.Errorf("delete again: err = %v, want ErrGone", err)
 			}
 		})
@@ -1115,7 +1116,7 @@ func TestDeleteRetriedAfterRateLimitStillGone(t *testing.T) {
 	}
 	srv.SetFault(fakeghcr.FailTimes(1, func(r *http.Request) bool { return r.Method == http.MethodDelete },
 		func(w http.ResponseWriter) { fakeghcr.WriteSecondaryLimit(w, http.StatusForbidden, 60*time.Second) }))
-	if err := c.DeleteVersion(bg, "app", id); !errors.Is(err, retention.ErrGone) {
+	if err := c.DeleteVersion(bg, "app", id); !errors.Is(err, prune.ErrGone) {
 		t.Errorf("err = %v, want ErrGone", err)
 	}
 	wantWaits(t, w, 60*time.Second)
@@ -1137,7 +1138,7 @@ func TestDeleteAlways502IsAnError(t *testing.T) {
 		return true
 	})
 	err := c.DeleteVersion(bg, "app", idOf(t, srv, "Acme", "app", d))
-	if err == nil || errors.Is(err, retention.ErrGone) {
+	if err == nil || errors.Is(err, prune.ErrGone) {
 		t.Errorf("err = %v, want a plain failure", err)
 	}
 }

@@ -1,4 +1,4 @@
-package retention
+package prune
 
 import (
 	"bufio"
@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io"
 	"time"
+
+	"github.com/ghcr-prune/ghcr-prune/retention"
 )
 
 // PlanFormat names the plan file format in its "format" field.
@@ -34,29 +36,29 @@ type PlanHeader struct {
 
 // PackageFile is one package of a PlanFile.
 type PackageFile struct {
-	Package  string      `json:"package"`
-	Versions int         `json:"versions"`
-	Error    string      `json:"error,omitempty"`
-	Delete   []FileEntry `json:"delete"`
-	Untag    []FileUntag `json:"untag"`
-	Deferred []Decision  `json:"deferred"`
-	Keep     []Decision  `json:"keep"`
-	Broken   []Broken    `json:"broken"`
+	Package  string               `json:"package"`
+	Versions int                  `json:"versions"`
+	Error    string               `json:"error,omitempty"`
+	Delete   []FileEntry          `json:"delete"`
+	Untag    []FileUntag          `json:"untag"`
+	Deferred []retention.Decision `json:"deferred"`
+	Keep     []retention.Decision `json:"keep"`
+	Broken   []retention.Broken   `json:"broken"`
 	// Skipped is what a reviewed plan listed that this run did not do.
 	Skipped []Skip `json:"skipped,omitempty"`
 	// After is the package re-read after the run (validate).
-	After *Health `json:"after,omitempty"`
+	After *retention.Health `json:"after,omitempty"`
 }
 
 // FileUntag is a planned tag removal and, in an applied run, its outcome.
 type FileUntag struct {
-	Untag
+	retention.Untag
 	Outcomes []TagRemoval `json:"outcomes,omitempty"`
 }
 
 // FileEntry is a planned deletion and, in an applied run, its outcome.
 type FileEntry struct {
-	Decision
+	retention.Decision
 	Outcome Outcome `json:"outcome,omitempty"`
 	Detail  string  `json:"detail,omitempty"`
 }
@@ -91,7 +93,7 @@ func (r *Report) writePackage(jw *jsonWriter, p PackageReport) {
 	jw.object(head, "delete")
 	plan := p.Plan
 	if plan == nil {
-		plan = &Plan{}
+		plan = &retention.Plan{}
 	}
 	for i, d := range plan.Delete {
 		e := FileEntry{Decision: d}
@@ -185,7 +187,7 @@ func (jw *jsonWriter) sep(i int) {
 }
 
 // array closes the open array and writes name: decisions, one per line.
-func (jw *jsonWriter) array(name string, ds []Decision) {
+func (jw *jsonWriter) array(name string, ds []retention.Decision) {
 	jw.raw("\n],\"" + name + "\":[")
 	for i, d := range ds {
 		jw.sep(i)
@@ -215,10 +217,10 @@ func ReadPlanFile(data []byte) (*PlanFile, error) {
 	return &f, nil
 }
 
-// Reviewed is what the plan file allows for pkg: its planned deletions and
+// Allowlist is what the plan file allows for pkg: its planned deletions and
 // tag removals. A package the file does not cover allows nothing.
-func (f *PlanFile) Reviewed(pkg string) *Reviewed {
-	r := &Reviewed{Delete: map[string]int64{}, Untag: map[string][]string{}}
+func (f *PlanFile) Allowlist(pkg string) *retention.Allowlist {
+	r := &retention.Allowlist{Delete: map[string]int64{}, Untag: map[string][]string{}}
 	for _, p := range f.Packages {
 		if p.Package != pkg {
 			continue

@@ -1,4 +1,4 @@
-package main
+package e2e
 
 import (
 	"encoding/json"
@@ -19,7 +19,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
 	"github.com/ghcr-prune/ghcr-prune/internal/fakeghcr"
-	"github.com/ghcr-prune/ghcr-prune/retention"
+	"github.com/ghcr-prune/ghcr-prune/prune"
 )
 
 // Property test of the whole action: seeded random package graphs and random
@@ -747,7 +747,7 @@ func ptCase(t *testing.T, seed int64, steps int, faults bool) {
 	}
 	if res := r.report.Packages[0].Result; res != nil {
 		for _, a := range res.Applied {
-			if a.Outcome != retention.Deleted {
+			if a.Outcome != prune.Deleted {
 				t.Errorf("version %d %s: %s %s", a.ID, a.Digest, a.Outcome, a.Detail)
 			}
 		}

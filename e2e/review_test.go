@@ -1,8 +1,7 @@
-package main
+package e2e
 
 import (
 	"fmt"
-	"github.com/ghcr-prune/ghcr-prune/retention"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -15,6 +14,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
 	"github.com/ghcr-prune/ghcr-prune/manifest"
+	"github.com/ghcr-prune/ghcr-prune/prune"
 )
 
 // End-to-end tests of issue 4: apply-plan (apply exactly a reviewed plan),
@@ -181,7 +181,7 @@ func TestE2EReviewApplyPlan(t *testing.T) {
 			t.Errorf("dry run plans %s, not expected", d.Digest)
 		}
 	}
-	if f, err := retention.ReadPlanFile(dry.plan); err != nil || f.Inputs["older-than"] != "3d" {
+	if f, err := prune.ReadPlanFile(dry.plan); err != nil || f.Inputs["older-than"] != "3d" {
 		t.Errorf("plan file does not record its inputs (%v):\n%s", err, dry.plan)
 	}
 

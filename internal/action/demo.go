@@ -1,27 +1,25 @@
-package main
+package action
 
 import (
 	"context"
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
-	"github.com/google/go-containerregistry/pkg/v1/remote"
-	"github.com/sethvargo/go-githubactions"
 
 	"github.com/ghcr-prune/ghcr-prune/internal/fakeghcr"
 )
 
-// runDemo replays the Logto incident against the built-in fake GHCR: the
+// Demo replays the Logto incident against the built-in fake GHCR: the
 // prod tag sits on a multi-arch index whose platform and attestation
 // manifests are untagged and weeks old, and the workflow deletes "untagged
 // images older than 3 days". ghcr-prune plans (dry run), then applies, and
 // prod still pulls.
-func runDemo(ctx context.Context, w io.Writer) error {
-	now := time.Now().UTC().Truncate(time.Second)
+func Demo(ctx context.Context, w io.Writer, s Setup) error {
+	now := s.Now.UTC().Truncate(time.Second)
+	s.Now = now
 	srv := fakeghcr.Start()
 	defer srv.Close()
 	if err := seedIncident(srv, now); err != nil {
@@ -37,16 +35,20 @@ func runDemo(ctx context.Context, w io.Writer) error {
 	fmt.Fprintf(w, "A rule that deletes every untagged version older than 3 days would delete %d of %d versions,\n", naive, len(srv.Versions("logto-io", "logto")))
 	fmt.Fprintln(w, "including the 4 untagged children of prod: pulling prod would then fail with \"manifest unknown\".")
 	fmt.Fprintln(w, "\n=== 1. dry run (the default): packages=logto, older-than=3 days, delete-untagged (default) ===")
-	summary, err := demoRun(ctx, w, srv, now, "true")
+	summary, err := demoRun(ctx, w, srv, s, "true")
 	if err != nil {
 		return err
 	}
 	fmt.Fprintf(w, "\n----- job summary (GITHUB_STEP_SUMMARY) -----\n\n%s", summary)
 	fmt.Fprintln(w, "\n=== 2. the same with dry-run: false ===")
-	if _, err := demoRun(ctx, w, srv, now, "false"); err != nil {
+	if _, err := demoRun(ctx, w, srv, s, "false"); err != nil {
 		return err
 	}
-	n, err := pullAll(srv.Registry() + "/logto-io/logto:prod")
+	prod, err := name.ParseReference(srv.Registry()+"/logto-io/logto:prod", name.Insecure)
+	if err != nil {
+		return err
+	}
+	n, err := fakeghcr.Pull(prod)
 	if err != nil {
 		return fmt.Errorf("prod no longer pulls: %w", err)
 	}
@@ -55,61 +57,22 @@ func runDemo(ctx context.Context, w io.Writer) error {
 }
 
 // demoRun runs the action once, as a runner would, and returns the summary.
-func demoRun(ctx context.Context, w io.Writer, srv *fakeghcr.Server, now time.Time, dryRun string) (string, error) {
+func demoRun(ctx context.Context, w io.Writer, srv *fakeghcr.Server, s Setup, dryRun string) (string, error) {
+	env := map[string]string{
+		"GITHUB_REPOSITORY":       "logto-io/logto",
+		"GITHUB_REPOSITORY_OWNER": "logto-io",
+		"GITHUB_API_URL":          srv.URL(),
+		"INPUT_REGISTRY-URL":      srv.URL(),
+		"INPUT_OLDER-THAN":        "3 days",
+		"INPUT_DRY-RUN":           dryRun,
+	}
 	dir, err := os.MkdirTemp("", "ghcr-prune-demo")
 	if err != nil {
 		return "", err
 	}
 	defer os.RemoveAll(dir)
-	env := map[string]string{
-		"GITHUB_REPOSITORY":       "logto-io/logto",
-		"GITHUB_REPOSITORY_OWNER": "logto-io",
-		"GITHUB_API_URL":          srv.URL(),
-		"GITHUB_STEP_SUMMARY":     filepath.Join(dir, "summary.md"),
-		"GITHUB_OUTPUT":           filepath.Join(dir, "output"),
-		"RUNNER_TEMP":             dir,
-		"INPUT_REGISTRY-URL":      srv.URL(),
-		"INPUT_OLDER-THAN":        "3 days",
-		"INPUT_DRY-RUN":           dryRun,
-	}
-	for _, f := range []string{"summary.md", "output"} {
-		if err := os.WriteFile(filepath.Join(dir, f), nil, 0o644); err != nil {
-			return "", err
-		}
-	}
-	a := githubactions.New(githubactions.WithGetenv(func(k string) string { return env[k] }), githubactions.WithWriter(w))
-	if _, err := run(ctx, a, now); err != nil {
-		return "", err
-	}
-	summary, err := os.ReadFile(env["GITHUB_STEP_SUMMARY"])
-	return string(summary), err
-}
-
-// pullAll fetches a tag's manifest and every manifest under it, as a pull
-// would, and counts the manifests under it.
-func pullAll(tag string) (int, error) {
-	ref, err := name.ParseReference(tag, name.Insecure)
-	if err != nil {
-		return 0, err
-	}
-	desc, err := remote.Get(ref)
-	if err != nil {
-		return 0, err
-	}
-	idx, err := desc.ImageIndex()
-	if err != nil {
-		return 0, err
-	}
-	im, err := idx.IndexManifest()
-	if err != nil {
-		return 0, err
-	}
-	for _, m := range im.Manifests {
-		if _, err := remote.Get(ref.Context().Digest(m.Digest.String())); err != nil {
-			return 0, err
-		}
-	}
-	return len(im.Manifests), nil
+	r, err := AsRunner(ctx, dir, env, w, s)
+	return r.Summary, err
 }
 
 // seedIncident builds the incident's package, logto-io/logto:

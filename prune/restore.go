@@ -1,10 +1,12 @@
-package retention
+package prune
 
 import (
 	"context"
 	"fmt"
 	"slices"
 	"strings"
+
+	"github.com/ghcr-prune/ghcr-prune/retention"
 )
 
 // Restorer brings back a deleted package version (GitHub keeps them for 30
@@ -85,12 +87,12 @@ func RestoreMarkdown(items []RestoreItem, dryRun bool) string {
 		}
 	}
 	if dryRun {
-		fmt.Fprintf(&b, "## ghcr-prune: dry run, %s would be restored\n\nNothing was restored. Set `dry-run: false` to restore.\n\n", plural(n, "version"))
+		fmt.Fprintf(&b, "## ghcr-prune: dry run, %s would be restored\n\nNothing was restored. Set `dry-run: false` to restore.\n\n", retention.Plural(n, "version"))
 	} else {
-		fmt.Fprintf(&b, "## ghcr-prune: %s restored\n\n", plural(n, "version"))
+		fmt.Fprintf(&b, "## ghcr-prune: %s restored\n\n", retention.Plural(n, "version"))
 	}
 	if failed > 0 {
-		fmt.Fprintf(&b, "> [!WARNING]\n> %s could not be restored: GitHub restores a version only within 30 days of its deletion, and not when its package name was reused.\n\n", plural(failed, "version"))
+		fmt.Fprintf(&b, "> [!WARNING]\n> %s could not be restored: GitHub restores a version only within 30 days of its deletion, and not when its package name was reused.\n\n", retention.Plural(failed, "version"))
 	}
 	b.WriteString("| package | digest | kind | tags | version id | outcome |\n|---|---|---|---|---:|---|\n")
 	for i, it := range items {
@@ -104,7 +106,7 @@ func RestoreMarkdown(items []RestoreItem, dryRun bool) string {
 		}
 		digest := ""
 		if it.Digest != "" {
-			digest = "`" + shortDigest(it.Digest) + "`"
+			digest = "`" + retention.ShortDigest(it.Digest) + "`"
 		}
 		fmt.Fprintf(&b, "| %s | %s | %s | %s | %d | %s |\n", cell(it.Package), digest, cell(it.Kind), tagsCell(it.Tags), it.ID, cell(out))
 	}

@@ -1,10 +1,12 @@
-package retention
+package prune
 
 import (
 	"context"
 	"errors"
 	"fmt"
 	"slices"
+
+	"github.com/ghcr-prune/ghcr-prune/retention"
 )
 
 // ErrGone marks a delete of a version that no longer exists. The Packages
@@ -45,7 +47,7 @@ const (
 
 // Applied is one planned deletion and how it went.
 type Applied struct {
-	Decision
+	retention.Decision
 	Outcome Outcome `json:"outcome"`
 	Detail  string  `json:"detail,omitempty"`
 }
@@ -82,13 +84,13 @@ func (r *Result) Count(o Outcome) int {
 // lists the whole package; a quick one (every CheckEvery deletions within a
 // wave) merges just the newest page into what was read, which is where a
 // push shows up first.
-type Replanner func(ctx context.Context, remaining map[string]Decision, gone map[string]bool, full bool) (*Plan, error)
+type Replanner func(ctx context.Context, remaining map[string]retention.Decision, gone map[string]bool, full bool) (*retention.Plan, error)
 
 // Apply deletes the plan's versions in order. A version is deleted only once
 // everything that points at it is gone, so a refusal or a failure leaves
 // nothing it still needs deleted. An unexpected error stops the run: what is
 // left is reported, not guessed at.
-func Apply(ctx context.Context, p *Plan, del Deleter) *Result {
+func Apply(ctx context.Context, p *retention.Plan, del Deleter) *Result {
 	return ApplyWaves(ctx, p, del, nil)
 }
 
@@ -103,16 +105,16 @@ const CheckEvery = 50
 // meanwhile and reuses a planned version, or a tag added to one, takes it
 // out of the plan instead of being broken by it. With a nil replan the waves
 // run on the original plan.
-func ApplyWaves(ctx context.Context, p *Plan, del Deleter, replan Replanner) *Result {
+func ApplyWaves(ctx context.Context, p *retention.Plan, del Deleter, replan Replanner) *Result {
 	res := &Result{}
 	gone := map[string]bool{}
 	done := make(map[string]Applied, len(p.Delete))
-	original := make(map[string]Decision, len(p.Delete))
+	original := make(map[string]retention.Decision, len(p.Delete))
 	for _, d := range p.Delete {
 		original[d.Digest] = d
 	}
 	again := func(full bool) {
-		remaining := map[string]Decision{}
+		remaining := map[string]retention.Decision{}
 		for _, d := range p.Delete {
 			if _, ok := done[d.Digest]; !ok {
 				remaining[d.Digest] = d
@@ -128,7 +130,7 @@ func ApplyWaves(ctx context.Context, p *Plan, del Deleter, replan Replanner) *Re
 	}
 	plan := p
 	for res.Err == nil {
-		var pending []Decision
+		var pending []retention.Decision
 		inPlan := map[string]bool{}
 		for _, d := range p.Delete {
 			if _, ok := done[d.Digest]; !ok {
@@ -140,7 +142,7 @@ func ApplyWaves(ctx context.Context, p *Plan, del Deleter, replan Replanner) *Re
 			break
 		}
 		full := true
-		for i, d := range p.wave(pending, inPlan) {
+		for i, d := range p.Wave(pending, inPlan) {
 			if i > 0 && i%CheckEvery == 0 && replan != nil {
 				// A wave of thousands takes many minutes at GitHub's pace:
 				// look for pushes before deleting more.
@@ -148,8 +150,8 @@ func ApplyWaves(ctx context.Context, p *Plan, del Deleter, replan Replanner) *Re
 				break
 			}
 			a := Applied{Decision: original[d.Digest]}
-			if blocker := p.blocker(d.Digest, gone); blocker != "" {
-				a.Outcome, a.Detail = Skipped, fmt.Sprintf("kept: %s that points at it was not deleted", shortDigest(blocker))
+			if blocker := p.Blocker(d.Digest, gone); blocker != "" {
+				a.Outcome, a.Detail = Skipped, fmt.Sprintf("kept: %s that points at it was not deleted", retention.ShortDigest(blocker))
 			} else {
 				a.Outcome, a.Detail = deleteOne(ctx, plan.Package, d, del, res)
 				if a.Outcome == Deleted || a.Outcome == AlreadyGone {
@@ -177,32 +179,7 @@ func ApplyWaves(ctx context.Context, p *Plan, del Deleter, replan Replanner) *Re
 	return res
 }
 
-// wave is the pending deletions that no other pending deletion points at,
-// in plan order.
-func (p *Plan) wave(pending []Decision, inPlan map[string]bool) []Decision {
-	if p.graph == nil {
-		return pending
-	}
-	var out []Decision
-	for _, d := range pending {
-		top := true
-		for _, e := range p.graph.In(d.Digest) {
-			if e.From != d.Digest && inPlan[e.From] {
-				top = false
-				break
-			}
-		}
-		if top {
-			out = append(out, d)
-		}
-	}
-	if len(out) == 0 {
-		return pending // a cycle: fall back to plan order and the blocker check
-	}
-	return out
-}
-
-func deleteOne(ctx context.Context, pkg string, d Decision, del Deleter, res *Result) (Outcome, string) {
+func deleteOne(ctx context.Context, pkg string, d retention.Decision, del Deleter, res *Result) (Outcome, string) {
 	err := del.DeleteVersion(ctx, pkg, d.ID)
 	var refused *RefusedError
 	switch {
@@ -219,12 +196,12 @@ func deleteOne(ctx context.Context, pkg string, d Decision, del Deleter, res *Re
 
 // skipDropped records why versions of the remaining plan dropped out of the
 // new one: something kept reaches them now, or they are gone.
-func skipDropped(next *Plan, remaining map[string]Decision, done map[string]Applied, original map[string]Decision) {
+func skipDropped(next *retention.Plan, remaining map[string]retention.Decision, done map[string]Applied, original map[string]retention.Decision) {
 	still := map[string]bool{}
 	for _, d := range next.Delete {
 		still[d.Digest] = true
 	}
-	kept := map[string]Decision{}
+	kept := map[string]retention.Decision{}
 	for _, d := range append(slices.Clone(next.Keep), next.Deferred...) {
 		kept[d.Digest] = d
 	}
@@ -239,7 +216,7 @@ func skipDropped(next *Plan, remaining map[string]Decision, done map[string]Appl
 				root = digest
 			}
 			if r, ok := done[root]; ok && r.Outcome != Deleted && r.Outcome != AlreadyGone {
-				a.Detail = fmt.Sprintf("kept: %s that points at it was not deleted", shortDigest(root))
+				a.Detail = fmt.Sprintf("kept: %s that points at it was not deleted", retention.ShortDigest(root))
 			} else {
 				a.Detail = "kept now: " + k.Reason
 			}
@@ -253,7 +230,7 @@ func skipDropped(next *Plan, remaining map[string]Decision, done map[string]Appl
 
 // applyUntags removes tags after the deletions: an untag pushes to the
 // registry, and a failure there should not hold back the deletions.
-func applyUntags(ctx context.Context, p *Plan, del Deleter, res *Result) {
+func applyUntags(ctx context.Context, p *retention.Plan, del Deleter, res *Result) {
 	u, ok := del.(Untagger)
 	for _, op := range p.Untag {
 		for _, tag := range op.Tags {
@@ -275,17 +252,4 @@ func applyUntags(ctx context.Context, p *Plan, del Deleter, res *Result) {
 			res.Untags = append(res.Untags, r)
 		}
 	}
-}
-
-// blocker returns a version that points at digest and still exists.
-func (p *Plan) blocker(digest string, gone map[string]bool) string {
-	if p.graph == nil {
-		return ""
-	}
-	for _, e := range p.graph.In(digest) {
-		if e.From != digest && !gone[e.From] {
-			return e.From
-		}
-	}
-	return ""
 }

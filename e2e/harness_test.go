@@ -1,4 +1,4 @@
-package main
+package e2e
 
 import (
 	"bytes"
@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"net/url"
 	"os"
-	"path/filepath"
 	"slices"
 	"sort"
 	"strings"
@@ -17,11 +16,11 @@ import (
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
-	"github.com/sethvargo/go-githubactions"
 
+	"github.com/ghcr-prune/ghcr-prune/internal/action"
 	"github.com/ghcr-prune/ghcr-prune/internal/fakeghcr"
 	"github.com/ghcr-prune/ghcr-prune/manifest"
-	"github.com/ghcr-prune/ghcr-prune/retention"
+	"github.com/ghcr-prune/ghcr-prune/prune"
 )
 
 // testNow is the clock of every end-to-end test; versions are backdated
@@ -173,7 +172,7 @@ func applied(kv ...string) map[string]string {
 
 // runResult is what one run of the action left behind.
 type runResult struct {
-	report  *retention.Report
+	report  *prune.Report
 	err     error
 	summary string
 	outputs map[string]string
@@ -181,18 +180,14 @@ type runResult struct {
 	plan    []byte
 }
 
-// run runs the action (main.go's run) with inputs, as the runner would:
-// INPUT_* variables, GITHUB_* files and RUNNER_TEMP.
+// run runs the action with inputs as a runner would: INPUT_* variables,
+// GITHUB_* files and RUNNER_TEMP.
 func (e *e2e) run(inputs map[string]string) runResult {
 	e.t.Helper()
-	dir := e.t.TempDir()
 	env := map[string]string{
 		"GITHUB_REPOSITORY":       e.owner + "/" + e.pkg,
 		"GITHUB_REPOSITORY_OWNER": e.owner,
 		"GITHUB_API_URL":          e.srv.URL(),
-		"GITHUB_STEP_SUMMARY":     filepath.Join(dir, "summary.md"),
-		"GITHUB_OUTPUT":           filepath.Join(dir, "output"),
-		"RUNNER_TEMP":             dir,
 		"INPUT_TOKEN":             testToken,
 		"INPUT_OWNER":             e.owner,
 		"INPUT_PACKAGES":          e.pkg,
@@ -201,25 +196,30 @@ func (e *e2e) run(inputs map[string]string) runResult {
 	for k, v := range inputs {
 		env["INPUT_"+strings.ToUpper(k)] = v
 	}
-	for _, f := range []string{"summary.md", "output"} {
-		if err := os.WriteFile(filepath.Join(dir, f), nil, 0o644); err != nil {
-			e.t.Fatal(err)
-		}
-	}
 	var log bytes.Buffer
-	a := githubactions.New(githubactions.WithGetenv(func(k string) string { return env[k] }), githubactions.WithWriter(&log))
-	report, err := run(context.Background(), a, testNow)
-	summary, _ := os.ReadFile(env["GITHUB_STEP_SUMMARY"])
-	out, _ := os.ReadFile(env["GITHUB_OUTPUT"])
-	plan, _ := os.ReadFile(filepath.Join(dir, "ghcr-prune-plan.json"))
+	r, err := action.AsRunner(context.Background(), e.t.TempDir(), env, &log, testSetup)
 	// The one place the token may appear is the ::add-mask:: command that
 	// tells the runner to hide it everywhere else.
 	logged := strings.ReplaceAll(log.String(), "::add-mask::"+testToken, "")
-	if strings.Contains(logged+string(summary)+string(out)+string(plan), testToken) {
+	if strings.Contains(logged+r.Summary+fmt.Sprint(r.Outputs)+string(r.Plan), testToken) {
 		e.t.Fatal("the token was printed")
 	}
-	return runResult{report: report, err: err, summary: string(summary), outputs: parseOutputs(string(out)), log: log.String(), plan: plan}
+	return runResult{report: r.Report, err: err, summary: r.Summary, outputs: r.Outputs, log: log.String(), plan: r.Plan}
 }
+
+// testSetup is what every run knows besides its inputs: action.yml, a
+// build name and the tests' clock.
+var testSetup = func() action.Setup {
+	raw, err := os.ReadFile("../action.yml")
+	if err != nil {
+		panic(err)
+	}
+	m, err := action.ParseMetadata(raw)
+	if err != nil {
+		panic(err)
+	}
+	return action.Setup{Metadata: m, Tool: "ghcr-prune test", Now: testNow}
+}()
 
 // ok fails the test when the run failed.
 func (e *e2e) ok(r runResult) {
@@ -251,24 +251,6 @@ func flat(parts ...any) []string {
 		default:
 			panic("flat: bad part")
 		}
-	}
-	return out
-}
-
-// parseOutputs reads GITHUB_OUTPUT's heredoc format.
-func parseOutputs(s string) map[string]string {
-	out := map[string]string{}
-	lines := strings.Split(s, "\n")
-	for i := 0; i < len(lines); i++ {
-		name, delim, ok := strings.Cut(lines[i], "<<")
-		if !ok {
-			continue
-		}
-		var val []string
-		for i++; i < len(lines) && lines[i] != delim; i++ {
-			val = append(val, lines[i])
-		}
-		out[name] = strings.Join(val, "\n")
 	}
 	return out
 }

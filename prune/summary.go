@@ -1,9 +1,11 @@
-package retention
+package prune
 
 import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/ghcr-prune/ghcr-prune/retention"
 )
 
 // summaryLimit keeps the job summary under GitHub's 1 MiB limit, past which
@@ -46,12 +48,12 @@ func (r *Report) markdown(rows int) string {
 		}
 	}
 	if r.DryRun {
-		fmt.Fprintf(&b, "## ghcr-prune: dry run, %s would be deleted\n\n", plural(planned, "version"))
+		fmt.Fprintf(&b, "## ghcr-prune: dry run, %s would be deleted\n\n", retention.Plural(planned, "version"))
 		b.WriteString("Nothing was deleted. Set `dry-run: false` to delete what is listed below.\n\n")
 	} else {
-		fmt.Fprintf(&b, "## ghcr-prune: %s deleted\n\n", plural(deleted, "version"))
+		fmt.Fprintf(&b, "## ghcr-prune: %s deleted\n\n", retention.Plural(deleted, "version"))
 	}
-	if r.Reviewed {
+	if r.Confined {
 		b.WriteString("Confined to a reviewed plan (`apply-plan`): only versions it listed, and that nothing keeps now, are deleted.\n\n")
 	}
 	b.WriteString("| package | versions | kept | " + r.deleteVerb() + " | left for next run | broken images | status |\n")
@@ -152,14 +154,14 @@ func skippedMarkdown(b *md, p PackageReport) {
 	if len(p.ReviewSkipped) == 0 {
 		return
 	}
-	details(b, fmt.Sprintf("Skipped %s of the reviewed plan", plural(len(p.ReviewSkipped), "entry")), true, func() {
+	details(b, fmt.Sprintf("Skipped %s of the reviewed plan", retention.Plural(len(p.ReviewSkipped), "entry")), true, func() {
 		b.WriteString("| digest | tag | version id | why skipped |\n|---|---|---:|---|\n")
 		for i, s := range p.ReviewSkipped {
 			if i == b.rows {
 				b.more(len(p.ReviewSkipped) - b.rows)
 				break
 			}
-			fmt.Fprintf(b, "| `%s` | %s | %d | %s |\n", shortDigest(s.Digest), cell(s.Tag), s.ID, cell(s.Reason))
+			fmt.Fprintf(b, "| `%s` | %s | %d | %s |\n", retention.ShortDigest(s.Digest), cell(s.Tag), s.ID, cell(s.Reason))
 		}
 	})
 }
@@ -177,10 +179,10 @@ func validationMarkdown(b *md, p PackageReport) {
 	}
 	b.WriteString("**Validation:** re-read after the run:\n\n")
 	for _, br := range p.After.Broken {
-		fmt.Fprintf(b, "- %s\n", cell(br.describe()))
+		fmt.Fprintf(b, "- %s\n", cell(br.Describe()))
 	}
 	for _, o := range p.After.Orphans {
-		fmt.Fprintf(b, "- %s\n", cell(o.describe()))
+		fmt.Fprintf(b, "- %s\n", cell(o.Describe()))
 	}
 	b.WriteString("\n")
 }
@@ -190,10 +192,10 @@ func (r *Report) deletionsMarkdown(b *md, p PackageReport) {
 		b.WriteString("Nothing to delete.\n\n")
 		return
 	}
-	title := fmt.Sprintf("Would delete %s, in this order", plural(len(p.Plan.Delete), "version"))
+	title := fmt.Sprintf("Would delete %s, in this order", retention.Plural(len(p.Plan.Delete), "version"))
 	header := "| digest | kind | tags | age | reason | version id |\n|---|---|---|---|---|---:|\n"
 	if p.Result != nil {
-		title = fmt.Sprintf("Deleted %d of %s", p.Result.Count(Deleted), plural(len(p.Plan.Delete), "planned version"))
+		title = fmt.Sprintf("Deleted %d of %s", p.Result.Count(Deleted), retention.Plural(len(p.Plan.Delete), "planned version"))
 		if n := p.Result.Count(AlreadyGone); n > 0 {
 			title += fmt.Sprintf(" (%d already gone)", n)
 		}
@@ -207,7 +209,7 @@ func (r *Report) deletionsMarkdown(b *md, p PackageReport) {
 				b.more(len(p.Plan.Delete) - b.rows)
 				break
 			}
-			fmt.Fprintf(b, "| `%s` | %s | %s | %s | %s | %d |", shortDigest(d.Digest), kindCell(d), tagsCell(d.Tags), formatAge(r.Time.Sub(d.UpdatedAt)), cell(d.Reason), d.ID)
+			fmt.Fprintf(b, "| `%s` | %s | %s | %s | %s | %d |", retention.ShortDigest(d.Digest), kindCell(d), tagsCell(d.Tags), retention.FormatAge(r.Time.Sub(d.UpdatedAt)), cell(d.Reason), d.ID)
 			if p.Result != nil {
 				a := p.Result.Applied[i]
 				out := string(a.Outcome)
@@ -221,18 +223,18 @@ func (r *Report) deletionsMarkdown(b *md, p PackageReport) {
 	})
 }
 
-func deferredMarkdown(b *md, p *Plan) {
+func deferredMarkdown(b *md, p *retention.Plan) {
 	if len(p.Deferred) == 0 {
 		return
 	}
-	details(b, fmt.Sprintf("Left %s for the next run", plural(len(p.Deferred), "version")), false, func() {
+	details(b, fmt.Sprintf("Left %s for the next run", retention.Plural(len(p.Deferred), "version")), false, func() {
 		b.WriteString("| digest | kind | tags | version id | why |\n|---|---|---|---:|---|\n")
 		for i, d := range p.Deferred {
 			if i == b.rows {
 				b.more(len(p.Deferred) - b.rows)
 				break
 			}
-			fmt.Fprintf(b, "| `%s` | %s | %s | %d | %s |\n", shortDigest(d.Digest), kindCell(d), tagsCell(d.Tags), d.ID, cell(d.Reason))
+			fmt.Fprintf(b, "| `%s` | %s | %s | %d | %s |\n", retention.ShortDigest(d.Digest), kindCell(d), tagsCell(d.Tags), d.ID, cell(d.Reason))
 		}
 	})
 }
@@ -245,9 +247,9 @@ func untagsMarkdown(b *md, p PackageReport) {
 	for _, u := range p.Plan.Untag {
 		n += len(u.Tags)
 	}
-	title := fmt.Sprintf("Would remove %s from images that stay", plural(n, "tag"))
+	title := fmt.Sprintf("Would remove %s from images that stay", retention.Plural(n, "tag"))
 	if p.Result != nil {
-		title = fmt.Sprintf("Removed %d of %s from images that stay", countUntagged(p.Result), plural(n, "tag"))
+		title = fmt.Sprintf("Removed %d of %s from images that stay", countUntagged(p.Result), retention.Plural(n, "tag"))
 	}
 	details(b, title, n <= 20, func() {
 		b.WriteString("| digest | tags removed | tags kept | version id | outcome |\n|---|---|---|---:|---|\n")
@@ -267,7 +269,7 @@ func untagsMarkdown(b *md, p PackageReport) {
 					}
 				}
 				i++
-				fmt.Fprintf(b, "| `%s` | %s | %s | %d | %s |\n", shortDigest(u.Digest), cell(t), tagsCell(u.Keep), u.ID, cell(out))
+				fmt.Fprintf(b, "| `%s` | %s | %s | %d | %s |\n", retention.ShortDigest(u.Digest), cell(t), tagsCell(u.Keep), u.ID, cell(out))
 			}
 		}
 		b.WriteString("\nGHCR cannot delete a tag: each one is moved to a throwaway placeholder manifest, whose version is then deleted.\n")
@@ -286,27 +288,27 @@ func countUntagged(r *Result) int {
 
 // keptMarkdown lists the versions kept for their own sake, with how many
 // others each protects; the rest are in a collapsed list.
-func keptMarkdown(b *md, p *Plan, now time.Time) {
+func keptMarkdown(b *md, p *retention.Plan, now time.Time) {
 	protects := map[string]int{}
 	for _, d := range p.Keep {
 		if d.KeptBy != "" {
 			protects[d.KeptBy]++
 		}
 	}
-	var roots []Decision
+	var roots []retention.Decision
 	for _, d := range p.Keep {
 		if d.KeptBy == "" {
 			roots = append(roots, d)
 		}
 	}
-	details(b, fmt.Sprintf("Kept %s (%d kept for their own sake, the rest because those reach them)", plural(len(p.Keep), "version"), len(roots)), false, func() {
+	details(b, fmt.Sprintf("Kept %s (%d kept for their own sake, the rest because those reach them)", retention.Plural(len(p.Keep), "version"), len(roots)), false, func() {
 		b.WriteString("| digest | kind | tags | age | why kept | protects |\n|---|---|---|---|---|---:|\n")
 		for i, d := range roots {
 			if i == b.rows {
 				b.more(len(roots) - b.rows)
 				break
 			}
-			fmt.Fprintf(b, "| `%s` | %s | %s | %s | %s | %d |\n", shortDigest(d.Digest), kindCell(d), tagsCell(d.Tags), formatAge(now.Sub(d.UpdatedAt)), cell(d.Reason), protects[d.Digest])
+			fmt.Fprintf(b, "| `%s` | %s | %s | %s | %s | %d |\n", retention.ShortDigest(d.Digest), kindCell(d), tagsCell(d.Tags), retention.FormatAge(now.Sub(d.UpdatedAt)), cell(d.Reason), protects[d.Digest])
 		}
 	})
 }
@@ -314,7 +316,7 @@ func keptMarkdown(b *md, p *Plan, now time.Time) {
 func (p PackageReport) warnings() []string {
 	var out []string
 	for _, b := range p.Plan.Broken {
-		w := b.describe()
+		w := b.Describe()
 		if b.Deleted {
 			w += "; deleted"
 		} else {
@@ -325,16 +327,16 @@ func (p PackageReport) warnings() []string {
 	if p.Result != nil {
 		for _, a := range p.Result.Applied {
 			if a.Outcome == Refused || a.Outcome == Failed {
-				out = append(out, cell(fmt.Sprintf("version %d (`%s`) %s: %s", a.ID, shortDigest(a.Digest), a.Outcome, a.Detail)))
+				out = append(out, cell(fmt.Sprintf("version %d (`%s`) %s: %s", a.ID, retention.ShortDigest(a.Digest), a.Outcome, a.Detail)))
 			}
 		}
 		for _, u := range p.Result.Untags {
 			if u.Outcome == Failed {
-				out = append(out, cell(fmt.Sprintf("tag %s of `%s` not removed: %s", u.Tag, shortDigest(u.Digest), u.Detail)))
+				out = append(out, cell(fmt.Sprintf("tag %s of `%s` not removed: %s", u.Tag, retention.ShortDigest(u.Digest), u.Detail)))
 			}
 		}
 		if n := p.Result.Count(Skipped) + p.Result.Count(NotAttempted); n > 0 {
-			out = append(out, fmt.Sprintf("%s not deleted in this run (see the outcome column)", plural(n, "planned version")))
+			out = append(out, fmt.Sprintf("%s not deleted in this run (see the outcome column)", retention.Plural(n, "planned version")))
 		}
 	}
 	return out
@@ -350,7 +352,7 @@ func details(b *md, summary string, open bool, body func()) {
 	b.WriteString("\n</details>\n\n")
 }
 
-func kindCell(d Decision) string {
+func kindCell(d retention.Decision) string {
 	if d.Platform != "" {
 		return fmt.Sprintf("%s %s", d.Kind, d.Platform)
 	}

@@ -1,4 +1,4 @@
-package main
+package e2e
 
 import (
 	"bytes"
@@ -19,10 +19,10 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/types"
-	"github.com/sethvargo/go-githubactions"
 
+	"github.com/ghcr-prune/ghcr-prune/internal/action"
 	"github.com/ghcr-prune/ghcr-prune/internal/fakeghcr"
-	"github.com/ghcr-prune/ghcr-prune/retention"
+	"github.com/ghcr-prune/ghcr-prune/prune"
 )
 
 // The scenario of issue 3's benchmark: 2,000 buildx multi-arch images (an
@@ -280,18 +280,14 @@ func buildxImage(i int) benchImage {
 	return img
 }
 
-// benchRun runs the action like e2e's run (INPUT_* variables, GITHUB_* files,
-// RUNNER_TEMP), for a benchmark: e2e's helpers take a *testing.T.
-func benchRun(b *testing.B, srv *fakeghcr.Server, inputs map[string]string) (*retention.Report, string) {
+// benchRun runs the action as a runner would, for a benchmark (e2e's run
+// takes a *testing.T).
+func benchRun(b *testing.B, srv *fakeghcr.Server, inputs map[string]string) *prune.Report {
 	b.Helper()
-	dir := b.TempDir()
 	env := map[string]string{
 		"GITHUB_REPOSITORY":       benchOwner + "/" + benchPkg,
 		"GITHUB_REPOSITORY_OWNER": benchOwner,
 		"GITHUB_API_URL":          srv.URL(),
-		"GITHUB_STEP_SUMMARY":     filepath.Join(dir, "summary.md"),
-		"GITHUB_OUTPUT":           filepath.Join(dir, "output"),
-		"RUNNER_TEMP":             dir,
 		"INPUT_TOKEN":             testToken,
 		"INPUT_OWNER":             benchOwner,
 		"INPUT_PACKAGES":          benchPkg,
@@ -300,19 +296,12 @@ func benchRun(b *testing.B, srv *fakeghcr.Server, inputs map[string]string) (*re
 	for k, v := range inputs {
 		env["INPUT_"+strings.ToUpper(k)] = v
 	}
-	for _, f := range []string{"summary.md", "output"} {
-		if err := os.WriteFile(filepath.Join(dir, f), nil, 0o644); err != nil {
-			b.Fatal(err)
-		}
-	}
 	var log bytes.Buffer
-	a := githubactions.New(githubactions.WithGetenv(func(k string) string { return env[k] }), githubactions.WithWriter(&log))
-	report, err := run(context.Background(), a, testNow)
+	r, err := action.AsRunner(context.Background(), b.TempDir(), env, &log, testSetup)
 	if err != nil {
 		b.Fatalf("run: %v\n%s", err, tail(log.String(), 2000))
 	}
-	out, _ := os.ReadFile(env["GITHUB_OUTPUT"])
-	return report, string(out)
+	return r.Report
 }
 
 func tail(s string, n int) string {
@@ -341,7 +330,7 @@ func measureRun(b *testing.B, srv *fakeghcr.Server, inputs map[string]string, ca
 	b.Helper()
 	srv.ResetStats()
 	start := time.Now()
-	report, _ := benchRun(b, srv, inputs)
+	report := benchRun(b, srv, inputs)
 	wall := time.Since(start)
 	st := srv.Stats()
 	m := planMeasure{wall: wall, manifests: st.ManifestGets, restGets: st.REST[http.MethodGet], deletes: st.REST[http.MethodDelete]}
@@ -362,13 +351,13 @@ func measureRun(b *testing.B, srv *fakeghcr.Server, inputs map[string]string, ca
 // coldBound is the least wall time the cold run's requests allow at the
 // configured concurrency: the first listing page alone (it names the last
 // page), the other pages benchListConcurrency at a time, then the manifests
-// retention.ManifestConcurrency at a time. (The owner lookup, the package
+// prune.ManifestConcurrency at a time. (The owner lookup, the package
 // check and the registry token exchange add a few more serial round trips,
 // which the bound leaves out.)
 func coldBound(versions, manifestGets int) (time.Duration, int) {
 	pages := (versions + benchPerPage - 1) / benchPerPage
 	listRounds := 1 + (pages-1+benchListConcurrency-1)/benchListConcurrency
-	manifestRounds := (manifestGets + retention.ManifestConcurrency - 1) / retention.ManifestConcurrency
+	manifestRounds := (manifestGets + prune.ManifestConcurrency - 1) / prune.ManifestConcurrency
 	return benchLatency * time.Duration(listRounds+manifestRounds), pages
 }
 

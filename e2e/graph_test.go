@@ -1,4 +1,4 @@
-package main
+package e2e
 
 import (
 	"fmt"
@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/ghcr-prune/ghcr-prune/internal/fakeghcr"
-	"github.com/ghcr-prune/ghcr-prune/retention"
+	"github.com/ghcr-prune/ghcr-prune/prune"
 )
 
 // End-to-end tests of the reference graph: shared children, nested indexes,
@@ -474,7 +474,7 @@ func TestE2EGraphRefusals(t *testing.T) {
 		}
 		grDeleted(e, r, 0)
 		res := r.report.Packages[0].Result
-		if res.Count(retention.Refused) != 1 || res.Count(retention.Skipped) != len(ch) {
+		if res.Count(prune.Refused) != 1 || res.Count(prune.Skipped) != len(ch) {
 			t.Errorf("outcomes: %+v", res.Applied)
 		}
 	})
@@ -502,7 +502,7 @@ func TestE2EGraphRefusals(t *testing.T) {
 		}
 		grDeleted(e, r, 2)
 		res := r.report.Packages[0].Result
-		if res.Count(retention.Refused) != 1 || res.Count(retention.Skipped) != len(ch) {
+		if res.Count(prune.Refused) != 1 || res.Count(prune.Skipped) != len(ch) {
 			t.Errorf("outcomes: %+v", res.Applied)
 		}
 	})
@@ -565,12 +565,12 @@ func TestE2EGraphDeletionOrderFailure(t *testing.T) {
 		if a.Digest != plan.Delete[i].Digest {
 			t.Fatalf("run %d deletes %s, dry run planned %s", i, a.Digest, plan.Delete[i].Digest)
 		}
-		wantOutcome := retention.NotAttempted
+		wantOutcome := prune.NotAttempted
 		switch {
 		case i < 2:
-			wantOutcome = retention.Deleted
+			wantOutcome = prune.Deleted
 		case i == 2:
-			wantOutcome = retention.Failed
+			wantOutcome = prune.Failed
 		}
 		if a.Outcome != wantOutcome {
 			t.Errorf("deletion %d (%s): outcome %s, want %s", i, a.Digest, a.Outcome, wantOutcome)
@@ -657,7 +657,7 @@ func TestE2EGraphTaggedReferrerOfOldSubject(t *testing.T) {
 	if n := len(r.report.Packages[0].Plan.Delete); n != 0 {
 		t.Errorf("%d deletions planned, want none", n)
 	}
-	if res := r.report.Packages[0].Result; res != nil && res.Count(retention.Skipped) > 0 {
+	if res := r.report.Packages[0].Result; res != nil && res.Count(prune.Skipped) > 0 {
 		t.Errorf("planned deletions were skipped: %+v", res.Applied)
 	}
 }

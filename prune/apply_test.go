@@ -1,15 +1,18 @@
-package retention
+package prune
 
 import (
 	"context"
 	"errors"
 	"flag"
 	"fmt"
-	"github.com/ghcr-prune/ghcr-prune/manifest"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/ghcr-prune/ghcr-prune/manifest"
+	"github.com/ghcr-prune/ghcr-prune/retention"
+	"github.com/ghcr-prune/ghcr-prune/retention/retentiontest"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in ../testdata")
@@ -32,26 +35,26 @@ func (r *recordingDeleter) Untag(_ context.Context, _ string, tag, _ string) err
 	return r.answers["untag "+tag]
 }
 
-func deleterFor(b *pkgBuilder, answers map[string]error) *recordingDeleter {
+func deleterFor(b *retentiontest.Builder, answers map[string]error) *recordingDeleter {
 	names := map[int64]string{}
-	for _, v := range b.snap.Versions {
-		names[v.ID] = b.names[v.Digest]
+	for _, v := range b.Snap.Versions {
+		names[v.ID] = b.Names[v.Digest]
 	}
 	return &recordingDeleter{names: names, answers: answers}
 }
 
-func outcomes(b *pkgBuilder, r *Result) map[string]Outcome {
+func outcomes(b *retentiontest.Builder, r *Result) map[string]Outcome {
 	out := map[string]Outcome{}
 	for _, a := range r.Applied {
-		out[b.names[a.Digest]] = a.Outcome
+		out[b.Names[a.Digest]] = a.Outcome
 	}
 	return out
 }
 
 func TestApplyRefusalKeepsWhatTheRefusedVersionNeeds(t *testing.T) {
-	b := newPkg().multiArch("idx", 9*day, 9*day).image("other", 9*day)
-	p := policy(func(p *Policy) { p.DeleteUntagged = true })
-	plan, err := Compute(b.snap, p, now)
+	b := retentiontest.New().MultiArch("idx", 9*retentiontest.Day, 9*retentiontest.Day).Image("other", 9*retentiontest.Day)
+	p := retentiontest.Policy(func(p *retention.Policy) { p.DeleteUntagged = true })
+	plan, err := retention.Compute(b.Snap, p, retentiontest.Now)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -79,12 +82,12 @@ func TestApplyRefusalKeepsWhatTheRefusedVersionNeeds(t *testing.T) {
 }
 
 func TestApplyStopsAtTheFirstFailure(t *testing.T) {
-	b := newPkg().image("a", 9*day).image("b", 8*day).image("c", 7*day)
-	plan, err := Compute(b.snap, policy(func(p *Policy) { p.DeleteUntagged = true }), now)
+	b := retentiontest.New().Image("a", 9*retentiontest.Day).Image("b", 8*retentiontest.Day).Image("c", 7*retentiontest.Day)
+	plan, err := retention.Compute(b.Snap, retentiontest.Policy(func(p *retention.Policy) { p.DeleteUntagged = true }), retentiontest.Now)
 	if err != nil {
 		t.Fatal(err)
 	}
-	second := b.names[plan.Delete[1].Digest]
+	second := b.Names[plan.Delete[1].Digest]
 	res := Apply(context.Background(), plan, deleterFor(b, map[string]error{second: errors.New("boom")}))
 	if res.Err == nil {
 		t.Fatal("a failed DELETE did not fail the run")
@@ -97,21 +100,25 @@ func TestApplyStopsAtTheFirstFailure(t *testing.T) {
 // goldenReport is a small applied run with every kind of row: deletions,
 // a refusal, a kept image, a broken one.
 func goldenReport(t *testing.T) *Report {
-	b := newPkg().multiArch("prev", 4*day, 25*day).multiArch("prod", 20*day, 20*day, "prod").
-		sig("sig", 20*day, "prod").image("pr", 9*day, "pr-7").image("mixed", 9*day, "pr-8", "v8").index("ghost", 30*day, []string{"gone1"}, "old-release")
-	p := policy(func(p *Policy) { p.DeleteUntagged = true; p.OlderThan = 3 * day; p.DeleteTags = patterns(t, "pr-*") })
-	plan, err := Compute(b.snap, p, now)
+	b := retentiontest.New().MultiArch("prev", 4*retentiontest.Day, 25*retentiontest.Day).MultiArch("prod", 20*retentiontest.Day, 20*retentiontest.Day, "prod").
+		Sig("sig", 20*retentiontest.Day, "prod").Image("pr", 9*retentiontest.Day, "pr-7").Image("mixed", 9*retentiontest.Day, "pr-8", "v8").Index("ghost", 30*retentiontest.Day, []string{"gone1"}, "old-release")
+	p := retentiontest.Policy(func(p *retention.Policy) {
+		p.DeleteUntagged = true
+		p.OlderThan = 3 * retentiontest.Day
+		p.DeleteTags = retentiontest.Patterns(t, "pr-*")
+	})
+	plan, err := retention.Compute(b.Snap, p, retentiontest.Now)
 	if err != nil {
 		t.Fatal(err)
 	}
 	res := Apply(context.Background(), plan, deleterFor(b, map[string]error{
 		"pr": &RefusedError{Message: "Publicly visible package versions with more than 5000 downloads cannot be deleted. Contact GitHub support for further assistance."},
 	}))
-	dry := &Report{DryRun: true, Time: now, Tool: "ghcr-prune v1.2.3, commit 0123456789ab", Inputs: map[string]string{"older-than": "3d", "delete-tags": "pr-*"},
-		Packages: []PackageReport{{Package: "app", Versions: len(b.snap.Versions), Plan: plan}}}
+	dry := &Report{DryRun: true, Time: retentiontest.Now, Tool: "ghcr-prune v1.2.3, commit 0123456789ab", Inputs: map[string]string{"older-than": "3d", "delete-tags": "pr-*"},
+		Packages: []PackageReport{{Package: "app", Versions: len(b.Snap.Versions), Plan: plan}}}
 	applied := *dry
 	applied.DryRun = false
-	applied.Packages = []PackageReport{{Package: "app", Versions: len(b.snap.Versions), Plan: plan, Result: res},
+	applied.Packages = []PackageReport{{Package: "app", Versions: len(b.Snap.Versions), Plan: plan, Result: res},
 		{Package: "team/broken", Err: errors.New("reading the manifest of version 7 (sha256:0000): manifest unknown; nothing deleted in team/broken")}}
 	_ = dry
 	return &applied
@@ -154,15 +161,15 @@ func TestPlanFileGolden(t *testing.T) {
 // A run over many large packages still fits GitHub's 1 MiB job summary:
 // tables shrink, and the plan file keeps everything.
 func TestSummaryStaysUnderGitHubsLimit(t *testing.T) {
-	b := newPkg()
+	b := retentiontest.New()
 	for i := range 2000 {
-		b.image(fmt.Sprintf("img-%d", i), 9*day)
+		b.Image(fmt.Sprintf("img-%d", i), 9*retentiontest.Day)
 	}
-	plan, err := Compute(b.snap, policy(func(p *Policy) { p.DeleteUntagged = true }), now)
+	plan, err := retention.Compute(b.Snap, retentiontest.Policy(func(p *retention.Policy) { p.DeleteUntagged = true }), retentiontest.Now)
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := &Report{DryRun: true, Time: now}
+	r := &Report{DryRun: true, Time: retentiontest.Now}
 	for i := range 60 {
 		r.Packages = append(r.Packages, PackageReport{Package: fmt.Sprintf("app-%d", i), Versions: 2000, Plan: plan})
 	}
@@ -206,34 +213,34 @@ func TestPlanFileReadsBack(t *testing.T) {
 // deletions the run reads the newest versions again before deleting more,
 // so a push that reuses a planned image saves it.
 func TestApplyWavesReadsAgainWithinALongWave(t *testing.T) {
-	b := newPkg()
+	b := retentiontest.New()
 	for i := range 3 * CheckEvery {
-		b.image(fmt.Sprintf("img-%03d", i), 9*day)
+		b.Image(fmt.Sprintf("img-%03d", i), 9*retentiontest.Day)
 	}
-	policy := policy(func(p *Policy) { p.DeleteUntagged = true })
-	plan, err := Compute(b.snap, policy, now)
+	policy := retentiontest.Policy(func(p *retention.Policy) { p.DeleteUntagged = true })
+	plan, err := retention.Compute(b.Snap, policy, retentiontest.Now)
 	if err != nil {
 		t.Fatal(err)
 	}
 	last := plan.Delete[len(plan.Delete)-1] // a new index will reuse it
 	del := deleterFor(b, nil)
 	var quick, full int
-	replan := func(_ context.Context, remaining map[string]Decision, gone map[string]bool, whole bool) (*Plan, error) {
+	replan := func(_ context.Context, remaining map[string]retention.Decision, gone map[string]bool, whole bool) (*retention.Plan, error) {
 		if whole {
 			full++
 		} else {
 			quick++
 		}
-		next := newPkg()
-		for _, v := range b.snap.Versions {
+		next := retentiontest.New()
+		for _, v := range b.Snap.Versions {
 			if !gone[v.Digest] {
-				next.snap.Versions = append(next.snap.Versions, v)
-				next.snap.Manifests[v.Digest] = b.snap.Manifests[v.Digest]
+				next.Snap.Versions = append(next.Snap.Versions, v)
+				next.Snap.Manifests[v.Digest] = b.Snap.Manifests[v.Digest]
 			}
 		}
 		// The push landed before the first quick read.
-		next.add("new-index", 0, &manifest.Manifest{Kind: manifest.KindIndex, Children: []manifest.Descriptor{{Digest: last.Digest}}}, "latest")
-		return Sweep(next.snap, remaining, Patterns{})
+		next.Add("new-index", 0, &manifest.Manifest{Kind: manifest.KindIndex, Children: []manifest.Descriptor{{Digest: last.Digest}}}, "latest")
+		return retention.Sweep(next.Snap, remaining, retention.Patterns{})
 	}
 	res := ApplyWaves(context.Background(), plan, del, replan)
 	if res.Err != nil {
@@ -243,14 +250,14 @@ func TestApplyWavesReadsAgainWithinALongWave(t *testing.T) {
 		t.Fatalf("%d quick and %d full reads: the wave never looked again", quick, full)
 	}
 	for _, c := range del.calls {
-		if c == b.names[last.Digest] {
+		if c == b.Names[last.Digest] {
 			t.Fatalf("deleted %s, which a push reused mid-wave", c)
 		}
 	}
 	if got := len(del.calls); got != len(plan.Delete)-1 {
 		t.Errorf("%d DELETEs, want %d", got, len(plan.Delete)-1)
 	}
-	if got := outcomes(b, res)[b.names[last.Digest]]; got != Skipped {
+	if got := outcomes(b, res)[b.Names[last.Digest]]; got != Skipped {
 		t.Errorf("the reused image: %s, want skipped", got)
 	}
 }

@@ -1,4 +1,4 @@
-package retention
+package prune
 
 import (
 	"context"
@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/ghcr-prune/ghcr-prune/internal/mcache"
+	"github.com/ghcr-prune/ghcr-prune/retention"
 )
 
 // benchSource is an in-memory package served the way the GHCR client
@@ -22,13 +23,13 @@ import (
 // not inflate the heap the garbage collector paces against, and what the
 // benchmark measures is ghcr-prune's memory, not the test's.
 type benchSource struct {
-	versions []Version
+	versions []retention.Version
 	sizes    []int // by version index
 	index    map[string]int
 }
 
-func (s *benchSource) Versions(context.Context, string) ([]Version, error) {
-	out := make([]Version, len(s.versions))
+func (s *benchSource) Versions(context.Context, string) ([]retention.Version, error) {
+	out := make([]retention.Version, len(s.versions))
 	copy(out, s.versions)
 	return out, nil
 }
@@ -78,7 +79,7 @@ func benchBlob(parts ...any) string {
 // of 0.5-1.5 KB under their real sha256 digests.
 func newBenchSource(images int) *benchSource {
 	n := images * 5
-	s := &benchSource{versions: make([]Version, 0, n), sizes: make([]int, 0, n), index: make(map[string]int, n)}
+	s := &benchSource{versions: make([]retention.Version, 0, n), sizes: make([]int, 0, n), index: make(map[string]int, n)}
 	for k := range n {
 		raw := s.render(k)
 		d := fmt.Sprintf("sha256:%x", sha256.Sum256(raw))
@@ -96,7 +97,7 @@ func newBenchSource(images int) *benchSource {
 		}
 		s.index[d] = k
 		s.sizes = append(s.sizes, len(raw))
-		s.versions = append(s.versions, Version{ID: int64(1_000_000 + k), Digest: d, Tags: tags, CreatedAt: at, UpdatedAt: at})
+		s.versions = append(s.versions, retention.Version{ID: int64(1_000_000 + k), Digest: d, Tags: tags, CreatedAt: at, UpdatedAt: at})
 	}
 	return s
 }
@@ -230,11 +231,11 @@ func BenchmarkLoadAndPlan100k(b *testing.B) {
 		b.Fatalf("%d versions", len(src.versions))
 	}
 	fixture := heapInuseAfterGC() - before
-	tagPatterns, err := ParsePatterns("sha-*", false)
+	tagPatterns, err := retention.ParsePatterns("sha-*", false)
 	if err != nil {
 		b.Fatal(err)
 	}
-	policy := Policy{DeleteTags: tagPatterns, DeleteUntagged: true, KeepNTagged: 50, KeepNUntagged: -1, OlderThan: 30 * 24 * time.Hour}
+	policy := retention.Policy{DeleteTags: tagPatterns, DeleteUntagged: true, KeepNTagged: 50, KeepNUntagged: -1, OlderThan: 30 * 24 * time.Hour}
 	// The binary runs with a soft memory limit (main.go's memoryLimit);
 	// measure with the same, counted on top of the fixture.
 	defer debug.SetMemoryLimit(debug.SetMemoryLimit(int64(160<<20 + fixture)))
@@ -242,7 +243,7 @@ func BenchmarkLoadAndPlan100k(b *testing.B) {
 	b.Run("with-manifest-cache", func(b *testing.B) { benchLoadAndPlan(b, src, fixture, policy, true) })
 }
 
-func benchLoadAndPlan(b *testing.B, src *benchSource, fixture uint64, policy Policy, withCache bool) {
+func benchLoadAndPlan(b *testing.B, src *benchSource, fixture uint64, policy retention.Policy, withCache bool) {
 	ctx := context.Background()
 	b.ReportAllocs()
 	b.ResetTimer()
@@ -264,7 +265,7 @@ func benchLoadAndPlan(b *testing.B, src *benchSource, fixture uint64, policy Pol
 		if err != nil {
 			b.Fatal(err)
 		}
-		plan, err := Compute(snap, policy, benchNow)
+		plan, err := retention.Compute(snap, policy, benchNow)
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -1,29 +1,21 @@
-package main
+package action
 
 import (
-	_ "embed"
 	"fmt"
 	"strings"
 
 	"gopkg.in/yaml.v3"
 )
 
-// actionYAML is the action's metadata as GitHub reads it. The binary carries
-// it so that the defaults the runner applies and the ones the code applies are
-// the same text.
-//
-//go:embed action.yml
-var actionYAML []byte
-
-// actionMetadata is action.yml: the fields GitHub reads, inputs and outputs in
+// Metadata is action.yml: the fields GitHub reads, inputs and outputs in
 // file order.
-type actionMetadata struct {
-	Name        string         `yaml:"name"`
-	Description string         `yaml:"description"`
-	Author      string         `yaml:"author"`
-	Branding    branding       `yaml:"branding"`
-	Inputs      []actionInput  `yaml:"-"`
-	Outputs     []actionOutput `yaml:"-"`
+type Metadata struct {
+	Name        string   `yaml:"name"`
+	Description string   `yaml:"description"`
+	Author      string   `yaml:"author"`
+	Branding    Branding `yaml:"branding"`
+	Inputs      []Input  `yaml:"-"`
+	Outputs     []Output `yaml:"-"`
 	Runs        struct {
 		Using      string   `yaml:"using"`
 		Image      string   `yaml:"image"`
@@ -32,12 +24,12 @@ type actionMetadata struct {
 	} `yaml:"runs"`
 }
 
-type branding struct {
+type Branding struct {
 	Icon  string `yaml:"icon"`
 	Color string `yaml:"color"`
 }
 
-type actionInput struct {
+type Input struct {
 	Name        string
 	Description string
 	// Default is the text the runner passes when a workflow leaves the
@@ -49,20 +41,20 @@ type actionInput struct {
 	defaultTag string
 }
 
-type actionOutput struct{ Name, Description string }
+type Output struct{ Name, Description string }
 
-// parseActionMetadata reads action.yml strictly: unknown keys, duplicate
+// ParseMetadata reads action.yml strictly: unknown keys, duplicate
 // keys and malformed YAML are errors, as they would surprise the runner.
-func parseActionMetadata(data []byte) (actionMetadata, error) {
+func ParseMetadata(data []byte) (Metadata, error) {
 	var doc yaml.Node
 	if err := yaml.Unmarshal(data, &doc); err != nil {
-		return actionMetadata{}, fmt.Errorf("action.yml: %w", err)
+		return Metadata{}, fmt.Errorf("action.yml: %w", err)
 	}
 	if len(doc.Content) != 1 || doc.Content[0].Kind != yaml.MappingNode {
-		return actionMetadata{}, fmt.Errorf("action.yml: not a mapping")
+		return Metadata{}, fmt.Errorf("action.yml: not a mapping")
 	}
 	root := doc.Content[0]
-	var m actionMetadata
+	var m Metadata
 	for i := 0; i+1 < len(root.Content); i += 2 {
 		key, val := root.Content[i].Value, root.Content[i+1]
 		var err error
@@ -85,7 +77,7 @@ func parseActionMetadata(data []byte) (actionMetadata, error) {
 			err = fmt.Errorf("line %d: unknown key %q", root.Content[i].Line, key)
 		}
 		if err != nil {
-			return actionMetadata{}, fmt.Errorf("action.yml: %s: %w", key, err)
+			return Metadata{}, fmt.Errorf("action.yml: %s: %w", key, err)
 		}
 	}
 	return m, nil
@@ -112,13 +104,13 @@ func decodeStrict(n *yaml.Node, into any) error {
 	return dec.Decode(into)
 }
 
-func parseInputSpecs(n *yaml.Node) ([]actionInput, error) {
+func parseInputSpecs(n *yaml.Node) ([]Input, error) {
 	if n.Kind != yaml.MappingNode {
 		return nil, fmt.Errorf("line %d: not a mapping", n.Line)
 	}
-	var out []actionInput
+	var out []Input
 	for i := 0; i+1 < len(n.Content); i += 2 {
-		in := actionInput{Name: n.Content[i].Value}
+		in := Input{Name: n.Content[i].Value}
 		spec := n.Content[i+1]
 		if spec.Kind != yaml.MappingNode {
 			return nil, fmt.Errorf("%s: line %d: not a mapping", in.Name, spec.Line)
@@ -145,13 +137,13 @@ func parseInputSpecs(n *yaml.Node) ([]actionInput, error) {
 	return out, nil
 }
 
-func parseOutputSpecs(n *yaml.Node) ([]actionOutput, error) {
+func parseOutputSpecs(n *yaml.Node) ([]Output, error) {
 	if n.Kind != yaml.MappingNode {
 		return nil, fmt.Errorf("line %d: not a mapping", n.Line)
 	}
-	var out []actionOutput
+	var out []Output
 	for i := 0; i+1 < len(n.Content); i += 2 {
-		o := actionOutput{Name: n.Content[i].Value}
+		o := Output{Name: n.Content[i].Value}
 		var spec struct {
 			Description string `yaml:"description"`
 		}
@@ -164,9 +156,9 @@ func parseOutputSpecs(n *yaml.Node) ([]actionOutput, error) {
 	return out, nil
 }
 
-// check applies GitHub's metadata rules to a Docker action; icons and colours
+// Check applies GitHub's metadata rules to a Docker action; icons and colours
 // are checked by the caller, which knows GitHub's lists.
-func (m actionMetadata) check() []error {
+func (m Metadata) Check() []error {
 	var errs []error
 	fail := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
 	if m.Name == "" {
@@ -202,10 +194,10 @@ func (m actionMetadata) check() []error {
 	return errs
 }
 
-// defaults are the defaults that stand for a value (not an expression the
+// Defaults are the defaults that stand for a value (not an expression the
 // runner evaluates, such as ${{ github.token }}): an input left out reads
 // as its default, which is what the runner passes.
-func (m actionMetadata) defaults() map[string]string {
+func (m Metadata) Defaults() map[string]string {
 	out := map[string]string{}
 	for _, in := range m.Inputs {
 		if in.Default != "" && !strings.Contains(in.Default, "${{") {
@@ -214,13 +206,3 @@ func (m actionMetadata) defaults() map[string]string {
 	}
 	return out
 }
-
-// metadata is the embedded action.yml, parsed once. A binary whose
-// action.yml does not parse was never tested, so it stops at once.
-var metadata = func() actionMetadata {
-	m, err := parseActionMetadata(actionYAML)
-	if err != nil {
-		panic(err)
-	}
-	return m
-}()

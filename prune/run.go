@@ -1,4 +1,4 @@
-package retention
+package prune
 
 import (
 	"context"
@@ -10,11 +10,12 @@ import (
 	"time"
 
 	"github.com/ghcr-prune/ghcr-prune/manifest"
+	"github.com/ghcr-prune/ghcr-prune/retention"
 )
 
 // Source reads a package: its versions and the raw manifest of each.
 type Source interface {
-	Versions(ctx context.Context, pkg string) ([]Version, error)
+	Versions(ctx context.Context, pkg string) ([]retention.Version, error)
 	Manifest(ctx context.Context, pkg, digest string) ([]byte, error)
 }
 
@@ -40,7 +41,7 @@ const ManifestConcurrency = 10
 // manifest cannot be read fails the load: a graph with a hole in it could
 // make a kept image's children look unreferenced. A manifest that is gone
 // (the version was deleted while we read) sends the load back to the listing.
-func Load(ctx context.Context, src Source, pkg string) (Snapshot, error) {
+func Load(ctx context.Context, src Source, pkg string) (retention.Snapshot, error) {
 	return loadListing(ctx, src, pkg, false, nil)
 }
 
@@ -49,34 +50,34 @@ func Load(ctx context.Context, src Source, pkg string) (Snapshot, error) {
 // so a version deleted elsewhere while they are read shifts a live version
 // out of sight; a missed index would leave its children looking
 // unreferenced. Two listings that agree rule that out.
-func LoadStable(ctx context.Context, src Source, pkg string) (Snapshot, error) {
+func LoadStable(ctx context.Context, src Source, pkg string) (retention.Snapshot, error) {
 	return loadListing(ctx, src, pkg, true, nil)
 }
 
 const listingAttempts = 4
 
-func loadListing(ctx context.Context, src Source, pkg string, confirm bool, known map[string]*manifest.Manifest) (Snapshot, error) {
+func loadListing(ctx context.Context, src Source, pkg string, confirm bool, known map[string]*manifest.Manifest) (retention.Snapshot, error) {
 	versions, err := src.Versions(ctx, pkg)
 	if err != nil {
-		return Snapshot{}, fmt.Errorf("listing versions of %s: %w", pkg, err)
+		return retention.Snapshot{}, fmt.Errorf("listing versions of %s: %w", pkg, err)
 	}
 	for attempt := 1; ; attempt++ {
 		snap, err := load(ctx, src, pkg, versions, known)
 		if err != nil && !errors.Is(err, ErrGone) {
-			return Snapshot{}, err
+			return retention.Snapshot{}, err
 		}
 		if err == nil && !confirm {
 			return snap, nil
 		}
 		if attempt == listingAttempts {
 			if err != nil {
-				return Snapshot{}, err
+				return retention.Snapshot{}, err
 			}
-			return Snapshot{}, fmt.Errorf("the versions of %s kept changing while they were read; run again when nothing else pushes to or deletes from it", pkg)
+			return retention.Snapshot{}, fmt.Errorf("the versions of %s kept changing while they were read; run again when nothing else pushes to or deletes from it", pkg)
 		}
 		again, lerr := src.Versions(ctx, pkg)
 		if lerr != nil {
-			return Snapshot{}, fmt.Errorf("listing versions of %s again: %w", pkg, lerr)
+			return retention.Snapshot{}, fmt.Errorf("listing versions of %s again: %w", pkg, lerr)
 		}
 		if err == nil && sameListing(versions, again) {
 			return snap, nil
@@ -86,7 +87,7 @@ func loadListing(ctx context.Context, src Source, pkg string, confirm bool, know
 }
 
 // sameListing compares ids, digests and tags.
-func sameListing(a, b []Version) bool {
+func sameListing(a, b []retention.Version) bool {
 	if len(a) != len(b) {
 		return false
 	}
@@ -103,7 +104,7 @@ func sameListing(a, b []Version) bool {
 }
 
 // versionKey is what two listings must agree on for one version.
-func versionKey(v Version) string {
+func versionKey(v retention.Version) string {
 	tags := slices.Clone(v.Tags)
 	slices.Sort(tags)
 	return fmt.Sprint(v.ID, v.Digest, tags)
@@ -112,7 +113,7 @@ func versionKey(v Version) string {
 // load fetches the manifests of versions that known does not already hold
 // (manifests are immutable by digest). A manifest that is gone does not stop
 // the others: the caller lists again and keeps what was read.
-func load(ctx context.Context, src Source, pkg string, versions []Version, known map[string]*manifest.Manifest) (Snapshot, error) {
+func load(ctx context.Context, src Source, pkg string, versions []retention.Version, known map[string]*manifest.Manifest) (retention.Snapshot, error) {
 	manifests := make(map[string]*manifest.Manifest, len(versions))
 	var (
 		mu       sync.Mutex
@@ -121,7 +122,7 @@ func load(ctx context.Context, src Source, pkg string, versions []Version, known
 		wg       sync.WaitGroup
 		sem      = make(chan struct{}, ManifestConcurrency)
 	)
-	var fetch []Version
+	var fetch []retention.Version
 	for _, v := range versions {
 		if m, ok := known[v.Digest]; ok {
 			manifests[v.Digest] = m // before any goroutine writes the map
@@ -151,14 +152,14 @@ func load(ctx context.Context, src Source, pkg string, versions []Version, known
 		}()
 	}
 	wg.Wait()
-	snap := Snapshot{Package: pkg, Versions: versions, Manifests: manifests}
+	snap := retention.Snapshot{Package: pkg, Versions: versions, Manifests: manifests}
 	if firstErr != nil {
 		return snap, firstErr
 	}
 	return snap, goneErr
 }
 
-func fetchManifest(ctx context.Context, src Source, pkg string, v Version) (*manifest.Manifest, error) {
+func fetchManifest(ctx context.Context, src Source, pkg string, v retention.Version) (*manifest.Manifest, error) {
 	raw, err := src.Manifest(ctx, pkg, v.Digest)
 	if err != nil {
 		return nil, fmt.Errorf("reading the manifest of version %d (%s): %w", v.ID, v.Digest, err)
@@ -175,21 +176,21 @@ func fetchManifest(ctx context.Context, src Source, pkg string, v Version) (*man
 type PackageReport struct {
 	Package  string
 	Versions int
-	Plan     *Plan   // nil when the package could not be read
-	Result   *Result // nil in a dry run or when nothing was attempted
+	Plan     *retention.Plan // nil when the package could not be read
+	Result   *Result         // nil in a dry run or when nothing was attempted
 	Err      error
 	// ReviewSkipped is what a reviewed plan (apply-plan) listed that this
 	// run does not do.
 	ReviewSkipped []Skip
 	// After is the package's health re-read after the run (validate).
-	After       *Health
+	After       *retention.Health
 	ValidateErr error
 }
 
 // Report is a whole run, across packages.
 type Report struct {
 	DryRun   bool
-	Reviewed bool // confined to a reviewed plan (apply-plan)
+	Confined bool // to a reviewed plan (apply-plan)
 	Time     time.Time
 	Owner    string
 	Inputs   map[string]string // the inputs as given, for the plan file
@@ -225,9 +226,9 @@ func (r *Report) BrokenAfter() int {
 // Options are how a run goes, as opposed to what it decides.
 type Options struct {
 	DryRun bool
-	// Reviewed, when set, confines every package to what this earlier plan
+	// ApplyPlan, when set, confines every package to what this earlier plan
 	// deleted and untagged (apply-plan).
-	Reviewed *PlanFile
+	ApplyPlan *PlanFile
 	// Validate re-reads each package after the run and reports what is
 	// broken in it.
 	Validate bool
@@ -236,37 +237,22 @@ type Options struct {
 	MaxDeletions int
 }
 
-// limit applies max-deletions and the rate budget to a plan.
-func limit(plan *Plan, reg Registry, versions, maxDeletions int, log Logger) *Plan {
-	if maxDeletions > 0 && len(plan.Delete) > maxDeletions {
-		plan = plan.Limit(maxDeletions, fmt.Sprintf("max-deletions %d", maxDeletions))
-	}
-	if b, ok := reg.(Budgeter); ok {
-		if remaining, known := b.RemainingRequests(); known && BudgetLimit(remaining, versions) < len(plan.Delete) {
-			n := BudgetLimit(remaining, versions)
-			log.Warningf("%s: the rate limit has %d requests left, enough for %d of %d deletions; the rest are left for a later run", plan.Package, remaining, n, len(plan.Delete))
-			plan = plan.Limit(n, fmt.Sprintf("rate limit: %d requests left", remaining))
-		}
-	}
-	return plan
-}
-
 // Run plans, and unless opts.DryRun, prunes each package in turn. A package
 // that cannot be read, or whose plan fails its invariants, is left
 // untouched; the others still run.
-func Run(ctx context.Context, reg Registry, pkgs []string, policy Policy, now time.Time, opts Options, log Logger) *Report {
-	report := &Report{DryRun: opts.DryRun, Time: now, Reviewed: opts.Reviewed != nil}
+func Run(ctx context.Context, reg Registry, pkgs []string, policy retention.Policy, now time.Time, opts Options, log Logger) *Report {
+	report := &Report{DryRun: opts.DryRun, Time: now, Confined: opts.ApplyPlan != nil}
 	for _, pkg := range pkgs {
 		log.Group("Package " + pkg)
 		p := policy
-		if opts.Reviewed != nil {
-			p.Reviewed = opts.Reviewed.Reviewed(pkg)
+		if opts.ApplyPlan != nil {
+			p.Allow = opts.ApplyPlan.Allowlist(pkg)
 		}
 		pr := runPackage(ctx, reg, pkg, p, now, opts, log)
-		if opts.Reviewed != nil && pr.Plan != nil {
-			pr.ReviewSkipped = reviewSkipped(opts.Reviewed, pr.Plan)
+		if opts.ApplyPlan != nil && pr.Plan != nil {
+			pr.ReviewSkipped = reviewSkipped(opts.ApplyPlan, pr.Plan)
 			for _, s := range pr.ReviewSkipped {
-				log.Infof("  skipped from the reviewed plan: %d %s: %s", s.ID, shortDigest(s.Digest), s.Reason)
+				log.Infof("  skipped from the reviewed plan: %d %s: %s", s.ID, retention.ShortDigest(s.Digest), s.Reason)
 			}
 		}
 		if opts.Validate && pr.Err == nil {
@@ -279,22 +265,22 @@ func Run(ctx context.Context, reg Registry, pkgs []string, policy Policy, now ti
 }
 
 // validate re-reads pkg and reports what is broken in it now.
-func validate(ctx context.Context, src Source, pkg string, log Logger) (*Health, error) {
+func validate(ctx context.Context, src Source, pkg string, log Logger) (*retention.Health, error) {
 	snap, err := Load(ctx, src, pkg)
 	if err != nil {
 		log.Warningf("validating %s: %v", pkg, err)
 		return nil, err
 	}
-	h, err := Inspect(snap)
+	h, err := retention.Inspect(snap)
 	if err != nil {
 		log.Warningf("validating %s: %v", pkg, err)
 		return nil, err
 	}
 	for _, b := range h.Broken {
-		log.Warningf("%s after the run: %s", pkg, b.describe())
+		log.Warningf("%s after the run: %s", pkg, b.Describe())
 	}
 	for _, o := range h.Orphans {
-		log.Warningf("%s after the run: %s", pkg, o.describe())
+		log.Warningf("%s after the run: %s", pkg, o.Describe())
 	}
 	return h, nil
 }
@@ -309,12 +295,12 @@ type Skip struct {
 
 // reviewSkipped lists what the reviewed plan would have done but this run
 // will not, and why: the version is gone, or something now keeps it.
-func reviewSkipped(f *PlanFile, plan *Plan) []Skip {
+func reviewSkipped(f *PlanFile, plan *retention.Plan) []Skip {
 	deleting := map[string]bool{}
 	for _, d := range plan.Delete {
 		deleting[d.Digest] = true
 	}
-	kept := map[string]Decision{}
+	kept := map[string]retention.Decision{}
 	for _, d := range plan.Keep {
 		kept[d.Digest] = d
 	}
@@ -340,7 +326,7 @@ func reviewSkipped(f *PlanFile, plan *Plan) []Skip {
 			s := Skip{ID: d.ID, Digest: d.Digest, Reason: "gone: no longer a version of the package"}
 			if k, ok := kept[d.Digest]; ok {
 				s.Reason = "now kept: " + k.Reason
-				if k.Action == Deferred {
+				if k.Action == retention.Deferred {
 					s.Reason = k.Reason
 				}
 				if k.ID != d.ID {
@@ -363,21 +349,21 @@ func reviewSkipped(f *PlanFile, plan *Plan) []Skip {
 // NewestLister is a registry that can list just the newest versions of a
 // package (one page): where a push shows up first.
 type NewestLister interface {
-	NewestVersions(ctx context.Context, pkg string) ([]Version, error)
+	NewestVersions(ctx context.Context, pkg string) ([]retention.Version, error)
 }
 
 // refresh merges the newest page of versions into snap: new versions (with
 // their manifests) and new tags on the newest. One request, where a full
 // read is two per hundred versions; a registry that cannot list just the
 // newest page gets a full read.
-func refresh(ctx context.Context, src Source, snap Snapshot) (Snapshot, error) {
+func refresh(ctx context.Context, src Source, snap retention.Snapshot) (retention.Snapshot, error) {
 	nl, ok := src.(NewestLister)
 	if !ok {
 		return loadListing(ctx, src, snap.Package, true, snap.Manifests)
 	}
 	newest, err := nl.NewestVersions(ctx, snap.Package)
 	if err != nil {
-		return Snapshot{}, fmt.Errorf("listing the newest versions of %s: %w", snap.Package, err)
+		return retention.Snapshot{}, fmt.Errorf("listing the newest versions of %s: %w", snap.Package, err)
 	}
 	byID := make(map[int64]int, len(snap.Versions))
 	for i, v := range snap.Versions {
@@ -399,13 +385,7 @@ func refresh(ctx context.Context, src Source, snap Snapshot) (Snapshot, error) {
 	return next, err
 }
 
-// Budgeter is a registry that knows how many REST requests its rate limit
-// has left.
-type Budgeter interface {
-	RemainingRequests() (n int, known bool)
-}
-
-func runPackage(ctx context.Context, reg Registry, pkg string, policy Policy, now time.Time, opts Options, log Logger) PackageReport {
+func runPackage(ctx context.Context, reg Registry, pkg string, policy retention.Policy, now time.Time, opts Options, log Logger) PackageReport {
 	dryRun := opts.DryRun
 	pr := PackageReport{Package: pkg}
 	snap, err := loadListing(ctx, reg, pkg, !dryRun, nil)
@@ -415,7 +395,7 @@ func runPackage(ctx context.Context, reg Registry, pkg string, policy Policy, no
 		return pr
 	}
 	pr.Versions = len(snap.Versions)
-	plan, err := Compute(snap, policy, now)
+	plan, err := retention.Compute(snap, policy, now)
 	if err == nil {
 		err = plan.Check(policy)
 	}
@@ -432,7 +412,7 @@ func runPackage(ctx context.Context, reg Registry, pkg string, policy Policy, no
 	}
 	pr.Plan = plan
 	for _, b := range plan.Broken {
-		log.Warningf("%s: %s", pkg, b.describe())
+		log.Warningf("%s: %s", pkg, b.Describe())
 	}
 	verb := "would delete"
 	if !dryRun {
@@ -440,16 +420,16 @@ func runPackage(ctx context.Context, reg Registry, pkg string, policy Policy, no
 	}
 	log.Infof("%s: %d versions, keeping %d, %s %d", pkg, pr.Versions, len(plan.Keep), verb, len(plan.Delete))
 	for _, d := range plan.Delete {
-		log.Infof("  %s %d %s %s: %s", verb, d.ID, shortDigest(d.Digest), d.Kind, d.Reason)
+		log.Infof("  %s %d %s %s: %s", verb, d.ID, retention.ShortDigest(d.Digest), d.Kind, d.Reason)
 	}
 	for _, u := range plan.Untag {
-		log.Infof("  %s tags %s from %d %s (keeps %s)", strings.Replace(verb, "delet", "remov", 1), strings.Join(u.Tags, ", "), u.ID, shortDigest(u.Digest), strings.Join(u.Keep, ", "))
+		log.Infof("  %s tags %s from %d %s (keeps %s)", strings.Replace(verb, "delet", "remov", 1), strings.Join(u.Tags, ", "), u.ID, retention.ShortDigest(u.Digest), strings.Join(u.Keep, ", "))
 	}
 	if dryRun || (len(plan.Delete) == 0 && len(plan.Untag) == 0) {
 		return pr
 	}
 	cur := snap
-	replan := func(ctx context.Context, remaining map[string]Decision, gone map[string]bool, full bool) (*Plan, error) {
+	replan := func(ctx context.Context, remaining map[string]retention.Decision, gone map[string]bool, full bool) (*retention.Plan, error) {
 		var err error
 		if full {
 			cur, err = loadListing(ctx, reg, pkg, true, cur.Manifests)
@@ -462,8 +442,8 @@ func runPackage(ctx context.Context, reg Registry, pkg string, policy Policy, no
 		// What this run deleted is gone whether or not the listing says so
 		// yet; everything else listed, or seen before, still stands.
 		left := cur
-		left.Versions = slices.DeleteFunc(slices.Clone(cur.Versions), func(v Version) bool { return gone[v.Digest] })
-		next, err := Sweep(left, remaining, policy.ExcludeTags)
+		left.Versions = slices.DeleteFunc(slices.Clone(cur.Versions), func(v retention.Version) bool { return gone[v.Digest] })
+		next, err := retention.Sweep(left, remaining, policy.ExcludeTags)
 		if err == nil {
 			err = next.Check(policy)
 		}
@@ -476,12 +456,12 @@ func runPackage(ctx context.Context, reg Registry, pkg string, policy Policy, no
 		case Refused:
 			log.Warningf("%s: version %d (%s) not deleted: %s", pkg, a.ID, a.Digest, a.Detail)
 		default:
-			log.Infof("  %s %d %s: %s", a.Outcome, a.ID, shortDigest(a.Digest), a.Detail)
+			log.Infof("  %s %d %s: %s", a.Outcome, a.ID, retention.ShortDigest(a.Digest), a.Detail)
 		}
 	}
 	for _, u := range pr.Result.Untags {
 		if u.Outcome != Untagged {
-			log.Infof("  tag %s of %s: %s %s", u.Tag, shortDigest(u.Digest), u.Outcome, u.Detail)
+			log.Infof("  tag %s of %s: %s %s", u.Tag, retention.ShortDigest(u.Digest), u.Outcome, u.Detail)
 		}
 	}
 	if pr.Result.Err != nil {
@@ -489,16 +469,4 @@ func runPackage(ctx context.Context, reg Registry, pkg string, policy Policy, no
 		log.Warningf("%s: %s", pkg, pr.Err)
 	}
 	return pr
-}
-
-func (b Broken) describe() string {
-	what := "partial image"
-	if b.Ghost {
-		what = "ghost image"
-	}
-	tags := "untagged"
-	if len(b.Tags) > 0 {
-		tags = tagsReason(b.Tags)
-	}
-	return fmt.Sprintf("%s %s (%s): %d of its %d children missing", what, shortDigest(b.Digest), tags, len(b.Missing), b.Children)
 }

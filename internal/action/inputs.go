@@ -1,4 +1,4 @@
-package main
+package action
 
 import (
 	"cmp"
@@ -10,6 +10,7 @@ import (
 
 	"github.com/sethvargo/go-githubactions"
 
+	"github.com/ghcr-prune/ghcr-prune/prune"
 	"github.com/ghcr-prune/ghcr-prune/retention"
 )
 
@@ -23,12 +24,12 @@ type config struct {
 	policy      retention.Policy
 	registryURL string
 	apiURL      string
-	// reviewed is the plan file apply-plan names; its rules replace the
-	// policy inputs.
-	reviewed *retention.PlanFile
+	// applyPlan is the plan file apply-plan names: it narrows what this
+	// run deletes.
+	applyPlan *prune.PlanFile
 	// restore is what restore-from names: a plan file of an applied run, or
 	// version ids of the one package in packages.
-	restore      []retention.RestoreItem
+	restore      []prune.RestoreItem
 	validate     bool
 	failOnBroken bool
 	maxDeletions int
@@ -62,18 +63,16 @@ var policyInputs = []string{
 	"older-than", "use-regex", "delete-orphaned-images", "delete-ghost-images", "delete-partial-images",
 }
 
-// inputDefaults are action.yml's defaults that stand for a value. The
-// runner passes them when a workflow leaves an input out; the code applies
-// the same text, so an input left out and one given as its default are one
-// thing (apply-plan compares them).
-var inputDefaults = metadata.defaults()
-
-func parseInputs(a *githubactions.Action) (config, error) {
+// parseInputs reads and checks every input. defaults are action.yml's
+// defaults that stand for a value: the runner passes them when a workflow
+// leaves an input out, and the code applies the same text, so an input left
+// out and one given as its default are one thing (apply-plan compares them).
+func parseInputs(a *githubactions.Action, defaults map[string]string) (config, error) {
 	given := map[string]string{}
 	in := map[string]string{}
 	for _, n := range inputNames {
 		given[n] = strings.TrimSpace(a.GetInput(n))
-		in[n] = orDefault(n, given[n])
+		in[n] = cmp.Or(given[n], defaults[n])
 	}
 	var errs []string
 	fail := func(input string, err error) {
@@ -147,7 +146,7 @@ func parseInputs(a *githubactions.Action) (config, error) {
 	cfg.cacheDir = in["cache-dir"]
 
 	if path := in["apply-plan"]; path != "" {
-		errs = append(errs, readReviewed(path, in, &cfg)...)
+		errs = append(errs, readApplyPlan(path, in, defaults, &cfg)...)
 	}
 	policy, perrs := parsePolicy(in)
 	cfg.policy = policy
@@ -214,52 +213,45 @@ func parsePolicy(in map[string]string) (retention.Policy, []string) {
 	return p, append(b.errs, errs...)
 }
 
-// readReviewed reads apply-plan's file. The plan only narrows what this run
+// readApplyPlan reads apply-plan's file. The plan only narrows what this run
 // deletes; the rules are this run's own inputs, and must be the ones the
 // plan was made with, so a plan file (an artifact anyone who can open a pull
 // request may have produced) can never widen a deletion or change the owner.
-func readReviewed(path string, in map[string]string, cfg *config) []string {
+func readApplyPlan(path string, in, defaults map[string]string, cfg *config) []string {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return []string{"apply-plan: " + err.Error()}
 	}
-	f, err := retention.ReadPlanFile(data)
+	f, err := prune.ReadPlanFile(data)
 	if err != nil {
 		return []string{"apply-plan: " + path + ": " + err.Error()}
 	}
 	var errs []string
 	for _, n := range policyInputs {
-		if given, planned := orDefault(n, in[n]), orDefault(n, f.Inputs[n]); given != planned {
+		if given, planned := cmp.Or(in[n], defaults[n]), cmp.Or(f.Inputs[n], defaults[n]); given != planned {
 			errs = append(errs, fmt.Sprintf("%s: %q differs from the reviewed plan's %q (apply-plan recomputes with this run's rules, which must be the ones the plan was made with)", n, in[n], f.Inputs[n]))
 		}
 	}
 	if f.Owner != "" && !strings.EqualFold(cfg.owner, f.Owner) {
 		errs = append(errs, fmt.Sprintf("owner: %q differs from the reviewed plan's %q", cfg.owner, f.Owner))
 	}
-	cfg.reviewed = f
+	cfg.applyPlan = f
 	return errs
-}
-
-func orDefault(input, v string) string {
-	if v == "" {
-		return inputDefaults[input]
-	}
-	return v
 }
 
 // parseRestore reads restore-from: the path of a plan file from an applied
 // run, or version ids (the deleted-ids output) of the one package named in
 // packages.
-func parseRestore(v string, pkgs []string, owner string) ([]retention.RestoreItem, error) {
+func parseRestore(v string, pkgs []string, owner string) ([]prune.RestoreItem, error) {
 	if ids := splitList(v); len(ids) > 0 && allDigits(ids) {
 		if len(pkgs) != 1 || strings.ContainsAny(pkgs[0], "*?") {
 			return nil, fmt.Errorf("version ids need exactly one package named in packages")
 		}
-		var items []retention.RestoreItem
+		var items []prune.RestoreItem
 		// deleted-ids lists versions in deletion order; restore the reverse.
 		for _, id := range slices.Backward(ids) {
 			n, _ := strconv.ParseInt(id, 10, 64)
-			items = append(items, retention.RestoreItem{Package: pkgs[0], ID: n})
+			items = append(items, prune.RestoreItem{Package: pkgs[0], ID: n})
 		}
 		return items, nil
 	}
@@ -267,14 +259,14 @@ func parseRestore(v string, pkgs []string, owner string) ([]retention.RestoreIte
 	if err != nil {
 		return nil, err
 	}
-	f, err := retention.ReadPlanFile(data)
+	f, err := prune.ReadPlanFile(data)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", v, err)
 	}
 	if f.Owner != "" && !strings.EqualFold(f.Owner, owner) {
 		return nil, fmt.Errorf("the plan file is %s's, not %s's (set owner)", f.Owner, owner)
 	}
-	return retention.RestoreItems(f)
+	return prune.RestoreItems(f)
 }
 
 func allDigits(ss []string) bool {
