@@ -475,7 +475,7 @@ func TestE2EGraphRefusals(t *testing.T) {
 		grDeleted(e, r, 0)
 		res := r.report.Packages[0].Result
 		if res.Count(prune.Refused) != 1 || res.Count(prune.Skipped) != len(ch) {
-			t.Errorf("outcomes: %+v", res.Applied)
+			t.Errorf("outcomes: %+v", res.Deletions)
 		}
 	})
 	t.Run("more than 5000 downloads", func(t *testing.T) {
@@ -503,7 +503,7 @@ func TestE2EGraphRefusals(t *testing.T) {
 		grDeleted(e, r, 2)
 		res := r.report.Packages[0].Result
 		if res.Count(prune.Refused) != 1 || res.Count(prune.Skipped) != len(ch) {
-			t.Errorf("outcomes: %+v", res.Applied)
+			t.Errorf("outcomes: %+v", res.Deletions)
 		}
 	})
 }
@@ -557,7 +557,7 @@ func TestE2EGraphDeletionOrderFailure(t *testing.T) {
 	e.srv.SetFault(nil)
 
 	// Same plan as the dry run; the first two went, the rest is left.
-	outcomes := r.report.Packages[0].Result.Applied
+	outcomes := r.report.Packages[0].Result.Deletions
 	var want []string
 	want = append(want, keepIdx)
 	want = append(want, keepCh...)
@@ -658,6 +658,6 @@ func TestE2EGraphTaggedReferrerOfOldSubject(t *testing.T) {
 		t.Errorf("%d deletions planned, want none", n)
 	}
 	if res := r.report.Packages[0].Result; res != nil && res.Count(prune.Skipped) > 0 {
-		t.Errorf("planned deletions were skipped: %+v", res.Applied)
+		t.Errorf("planned deletions were skipped: %+v", res.Deletions)
 	}
 }

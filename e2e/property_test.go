@@ -746,7 +746,7 @@ func ptCase(t *testing.T, seed int64, steps int, faults bool) {
 		}
 	}
 	if res := r.report.Packages[0].Result; res != nil {
-		for _, a := range res.Applied {
+		for _, a := range res.Deletions {
 			if a.Outcome != prune.Deleted {
 				t.Errorf("version %d %s: %s %s", a.ID, a.Digest, a.Outcome, a.Detail)
 			}

@@ -209,7 +209,7 @@ func TestE2EReviewApplyPlan(t *testing.T) {
 	// "Skipped 3 entries" is checked by TestE2EReviewSkippedEntriesPlural.
 	expectSummary(t, r, "Skipped 3 entr")
 	skipped := map[string]string{}
-	for _, s := range r.report.Packages[0].ReviewSkipped {
+	for _, s := range r.report.Packages[0].Withdrawn {
 		skipped[s.Digest] = s.Reason
 	}
 	for d, want := range map[string]string{retag: "now kept: tag keepme", gone: "gone", oldChildren[0]: "now kept: platform"} {
@@ -273,8 +273,8 @@ func TestE2EReviewApplyPlanUnchanged(t *testing.T) {
 	e.expectRemaining(v1)
 	e.expectPullable()
 	rvDeletedIDs(e, r, append([]string{idx, stray}, children...)...)
-	if n := len(r.report.Packages[0].ReviewSkipped); n != 0 {
-		t.Errorf("%d skipped entries, want none: %v", n, r.report.Packages[0].ReviewSkipped)
+	if n := len(r.report.Packages[0].Withdrawn); n != 0 {
+		t.Errorf("%d skipped entries, want none: %v", n, r.report.Packages[0].Withdrawn)
 	}
 }
 
@@ -763,7 +763,7 @@ func rvWaveBug(r runResult) bool {
 		if p.Result == nil {
 			continue
 		}
-		for _, a := range p.Result.Applied {
+		for _, a := range p.Result.Deletions {
 			if a.Outcome == "skipped" && strings.Contains(a.Detail, "kept now: untagged; no rule deletes untagged images") {
 				return true
 			}
@@ -847,7 +847,7 @@ func TestE2EReviewApplyPlanUntag(t *testing.T) {
 	rvExpectTag(e, "pr-3", x)
 	rvExpectTag(e, "pr-2", z)
 	var skips []string
-	for _, s := range r.report.Packages[0].ReviewSkipped {
+	for _, s := range r.report.Packages[0].Withdrawn {
 		skips = append(skips, s.Digest+" "+s.Tag+": "+s.Reason)
 	}
 	if len(skips) != 1 || !strings.HasPrefix(skips[0], y+" pr-2: tag no longer on the image") {

@@ -45,15 +45,15 @@ const (
 	Untagged     Outcome = "untagged"
 )
 
-// Applied is one planned deletion and how it went.
-type Applied struct {
+// Deletion is a planned deletion and, once the run tried it, how it went.
+type Deletion struct {
 	retention.Decision
-	Outcome Outcome `json:"outcome"`
+	Outcome Outcome `json:"outcome,omitempty"`
 	Detail  string  `json:"detail,omitempty"`
 }
 
 // TagRemoval is one tag the plan removes and how it went.
-type TagRemoval struct {
+type UntagResult struct {
 	ID      int64   `json:"id"`
 	Digest  string  `json:"digest"`
 	Tag     string  `json:"tag"`
@@ -63,15 +63,15 @@ type TagRemoval struct {
 
 // Result is the plan as carried out.
 type Result struct {
-	Applied []Applied
-	Untags  []TagRemoval
-	Err     error // the failure that stopped the run, if any
+	Deletions []Deletion
+	Untags    []UntagResult
+	Err       error // the failure that stopped the run, if any
 }
 
 // Count is how many deletions ended in o.
 func (r *Result) Count(o Outcome) int {
 	n := 0
-	for _, a := range r.Applied {
+	for _, a := range r.Deletions {
 		if a.Outcome == o {
 			n++
 		}
@@ -108,7 +108,7 @@ const CheckEvery = 50
 func ApplyWaves(ctx context.Context, p *retention.Plan, del Deleter, replan Replanner) *Result {
 	res := &Result{}
 	gone := map[string]bool{}
-	done := make(map[string]Applied, len(p.Delete))
+	done := make(map[string]Deletion, len(p.Delete))
 	original := make(map[string]retention.Decision, len(p.Delete))
 	for _, d := range p.Delete {
 		original[d.Digest] = d
@@ -149,7 +149,7 @@ func ApplyWaves(ctx context.Context, p *retention.Plan, del Deleter, replan Repl
 				full = false
 				break
 			}
-			a := Applied{Decision: original[d.Digest]}
+			a := Deletion{Decision: original[d.Digest]}
 			if blocker := p.Blocker(d.Digest, gone); blocker != "" {
 				a.Outcome, a.Detail = Skipped, fmt.Sprintf("kept: %s that points at it was not deleted", retention.ShortDigest(blocker))
 			} else {
@@ -171,9 +171,9 @@ func ApplyWaves(ctx context.Context, p *retention.Plan, del Deleter, replan Repl
 	for _, d := range plan.Delete {
 		a, ok := done[d.Digest]
 		if !ok {
-			a = Applied{Decision: d, Outcome: NotAttempted}
+			a = Deletion{Decision: d, Outcome: NotAttempted}
 		}
-		res.Applied = append(res.Applied, a)
+		res.Deletions = append(res.Deletions, a)
 	}
 	applyUntags(ctx, plan, del, res)
 	return res
@@ -196,7 +196,7 @@ func deleteOne(ctx context.Context, pkg string, d retention.Decision, del Delete
 
 // skipDropped records why versions of the remaining plan dropped out of the
 // new one: something kept reaches them now, or they are gone.
-func skipDropped(next *retention.Plan, remaining map[string]retention.Decision, done map[string]Applied, original map[string]retention.Decision) {
+func skipDropped(next *retention.Plan, remaining map[string]retention.Decision, done map[string]Deletion, original map[string]retention.Decision) {
 	still := map[string]bool{}
 	for _, d := range next.Delete {
 		still[d.Digest] = true
@@ -209,7 +209,7 @@ func skipDropped(next *retention.Plan, remaining map[string]retention.Decision, 
 		if still[digest] {
 			continue
 		}
-		a := Applied{Decision: original[digest], Outcome: Skipped, Detail: "no longer a version of the package"}
+		a := Deletion{Decision: original[digest], Outcome: Skipped, Detail: "no longer a version of the package"}
 		if k, ok := kept[digest]; ok {
 			root := k.KeptBy
 			if root == "" {
@@ -234,7 +234,7 @@ func applyUntags(ctx context.Context, p *retention.Plan, del Deleter, res *Resul
 	u, ok := del.(Untagger)
 	for _, op := range p.Untag {
 		for _, tag := range op.Tags {
-			r := TagRemoval{ID: op.ID, Digest: op.Digest, Tag: tag}
+			r := UntagResult{ID: op.ID, Digest: op.Digest, Tag: tag}
 			switch {
 			case res.Err != nil:
 				r.Outcome = NotAttempted

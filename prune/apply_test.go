@@ -45,7 +45,7 @@ func deleterFor(b *retentiontest.Builder, answers map[string]error) *recordingDe
 
 func outcomes(b *retentiontest.Builder, r *Result) map[string]Outcome {
 	out := map[string]Outcome{}
-	for _, a := range r.Applied {
+	for _, a := range r.Deletions {
 		out[b.Names[a.Digest]] = a.Outcome
 	}
 	return out
@@ -201,7 +201,7 @@ func TestPlanFileReadsBack(t *testing.T) {
 		t.Errorf("read back %d/%d/%d/%d entries, want %d/%d/%d/%d", len(p.Delete), len(p.Keep), len(p.Untag), len(p.Broken),
 			len(want.Delete), len(want.Keep), len(want.Untag), len(want.Broken))
 	}
-	if p.Delete[0].Outcome != r.Packages[0].Result.Applied[0].Outcome || p.Delete[0].Digest != want.Delete[0].Digest {
+	if p.Delete[0].Outcome != r.Packages[0].Result.Deletions[0].Outcome || p.Delete[0].Digest != want.Delete[0].Digest {
 		t.Errorf("first deletion read back as %+v", p.Delete[0])
 	}
 	if f.Packages[1].Error == "" {

@@ -39,28 +39,22 @@ type PackageFile struct {
 	Package  string               `json:"package"`
 	Versions int                  `json:"versions"`
 	Error    string               `json:"error,omitempty"`
-	Delete   []FileEntry          `json:"delete"`
-	Untag    []FileUntag          `json:"untag"`
+	Delete   []Deletion           `json:"delete"`
+	Untag    []Untagging          `json:"untag"`
 	Deferred []retention.Decision `json:"deferred"`
 	Keep     []retention.Decision `json:"keep"`
 	Broken   []retention.Broken   `json:"broken"`
-	// Skipped is what a reviewed plan listed that this run did not do.
-	Skipped []Skip `json:"skipped,omitempty"`
+	// Withdrawn is what a reviewed plan listed that this run did not do.
+	Withdrawn []Withdrawn `json:"skipped,omitempty"`
 	// After is the package re-read after the run (validate).
 	After *retention.Health `json:"after,omitempty"`
 }
 
-// FileUntag is a planned tag removal and, in an applied run, its outcome.
-type FileUntag struct {
+// Untagging is a planned tag removal and, in an applied run, how each tag
+// went.
+type Untagging struct {
 	retention.Untag
-	Outcomes []TagRemoval `json:"outcomes,omitempty"`
-}
-
-// FileEntry is a planned deletion and, in an applied run, its outcome.
-type FileEntry struct {
-	retention.Decision
-	Outcome Outcome `json:"outcome,omitempty"`
-	Detail  string  `json:"detail,omitempty"`
+	Outcomes []UntagResult `json:"outcomes,omitempty"`
 }
 
 // WriteJSON writes the plan file: one version per line, so a reviewer can
@@ -96,16 +90,16 @@ func (r *Report) writePackage(jw *jsonWriter, p PackageReport) {
 		plan = &retention.Plan{}
 	}
 	for i, d := range plan.Delete {
-		e := FileEntry{Decision: d}
+		e := Deletion{Decision: d}
 		if p.Result != nil {
-			e.Outcome, e.Detail = p.Result.Applied[i].Outcome, p.Result.Applied[i].Detail
+			e.Outcome, e.Detail = p.Result.Deletions[i].Outcome, p.Result.Deletions[i].Detail
 		}
 		jw.sep(i)
 		jw.value(e)
 	}
 	jw.raw("\n],\"untag\":[")
 	for i, u := range plan.Untag {
-		fu := FileUntag{Untag: u}
+		fu := Untagging{Untag: u}
 		if p.Result != nil {
 			for _, r := range p.Result.Untags {
 				if r.Digest == u.Digest {
@@ -120,9 +114,9 @@ func (r *Report) writePackage(jw *jsonWriter, p PackageReport) {
 	jw.array("keep", plan.Keep)
 	jw.raw("\n],\"broken\":")
 	jw.value(orEmptySlice(plan.Broken))
-	if len(p.ReviewSkipped) > 0 {
+	if len(p.Withdrawn) > 0 {
 		jw.raw(",\"skipped\":")
-		jw.value(p.ReviewSkipped)
+		jw.value(p.Withdrawn)
 	}
 	if p.After != nil {
 		jw.raw(",\"after\":")

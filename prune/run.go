@@ -179,9 +179,9 @@ type PackageReport struct {
 	Plan     *retention.Plan // nil when the package could not be read
 	Result   *Result         // nil in a dry run or when nothing was attempted
 	Err      error
-	// ReviewSkipped is what a reviewed plan (apply-plan) listed that this
-	// run does not do.
-	ReviewSkipped []Skip
+	// Withdrawn is what a reviewed plan (apply-plan) listed that this run
+	// does not do.
+	Withdrawn []Withdrawn
 	// After is the package's health re-read after the run (validate).
 	After       *retention.Health
 	ValidateErr error
@@ -250,8 +250,8 @@ func Run(ctx context.Context, reg Registry, pkgs []string, policy retention.Poli
 		}
 		pr := runPackage(ctx, reg, pkg, p, now, opts, log)
 		if opts.ApplyPlan != nil && pr.Plan != nil {
-			pr.ReviewSkipped = reviewSkipped(opts.ApplyPlan, pr.Plan)
-			for _, s := range pr.ReviewSkipped {
+			pr.Withdrawn = reviewSkipped(opts.ApplyPlan, pr.Plan)
+			for _, s := range pr.Withdrawn {
 				log.Infof("  skipped from the reviewed plan: %d %s: %s", s.ID, retention.ShortDigest(s.Digest), s.Reason)
 			}
 		}
@@ -286,7 +286,7 @@ func validate(ctx context.Context, src Source, pkg string, log Logger) (*retenti
 }
 
 // Skip is an entry of a reviewed plan that this run does not carry out.
-type Skip struct {
+type Withdrawn struct {
 	ID     int64  `json:"id"`
 	Digest string `json:"digest"`
 	Tag    string `json:"tag,omitempty"` // for a skipped tag removal
@@ -295,7 +295,7 @@ type Skip struct {
 
 // reviewSkipped lists what the reviewed plan would have done but this run
 // will not, and why: the version is gone, or something now keeps it.
-func reviewSkipped(f *PlanFile, plan *retention.Plan) []Skip {
+func reviewSkipped(f *PlanFile, plan *retention.Plan) []Withdrawn {
 	deleting := map[string]bool{}
 	for _, d := range plan.Delete {
 		deleting[d.Digest] = true
@@ -314,7 +314,7 @@ func reviewSkipped(f *PlanFile, plan *retention.Plan) []Skip {
 			untagging[u.Digest+" "+t] = true
 		}
 	}
-	var out []Skip
+	var out []Withdrawn
 	for _, p := range f.Packages {
 		if p.Package != plan.Package {
 			continue
@@ -323,7 +323,7 @@ func reviewSkipped(f *PlanFile, plan *retention.Plan) []Skip {
 			if deleting[d.Digest] {
 				continue
 			}
-			s := Skip{ID: d.ID, Digest: d.Digest, Reason: "gone: no longer a version of the package"}
+			s := Withdrawn{ID: d.ID, Digest: d.Digest, Reason: "gone: no longer a version of the package"}
 			if k, ok := kept[d.Digest]; ok {
 				s.Reason = "now kept: " + k.Reason
 				if k.Action == retention.Deferred {
@@ -338,7 +338,7 @@ func reviewSkipped(f *PlanFile, plan *retention.Plan) []Skip {
 		for _, u := range p.Untag {
 			for _, t := range u.Tags {
 				if !untagging[u.Digest+" "+t] {
-					out = append(out, Skip{ID: u.ID, Digest: u.Digest, Tag: t, Reason: "tag no longer on the image, or the image is now kept whole"})
+					out = append(out, Withdrawn{ID: u.ID, Digest: u.Digest, Tag: t, Reason: "tag no longer on the image, or the image is now kept whole"})
 				}
 			}
 		}
@@ -450,7 +450,7 @@ func runPackage(ctx context.Context, reg Registry, pkg string, policy retention.
 		return next, err
 	}
 	pr.Result = ApplyWaves(ctx, plan, reg, replan)
-	for _, a := range pr.Result.Applied {
+	for _, a := range pr.Result.Deletions {
 		switch a.Outcome {
 		case Deleted, AlreadyGone:
 		case Refused:

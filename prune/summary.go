@@ -106,7 +106,7 @@ func (r *Report) DeletedIDs() []string {
 		if p.Result == nil {
 			continue
 		}
-		for _, a := range p.Result.Applied {
+		for _, a := range p.Result.Deletions {
 			if a.Outcome == Deleted {
 				ids = append(ids, fmt.Sprint(a.ID))
 			}
@@ -151,14 +151,14 @@ func (r *Report) packageMarkdown(b *md, p PackageReport) {
 }
 
 func skippedMarkdown(b *md, p PackageReport) {
-	if len(p.ReviewSkipped) == 0 {
+	if len(p.Withdrawn) == 0 {
 		return
 	}
-	details(b, fmt.Sprintf("Skipped %s of the reviewed plan", retention.Plural(len(p.ReviewSkipped), "entry")), true, func() {
+	details(b, fmt.Sprintf("Skipped %s of the reviewed plan", retention.Plural(len(p.Withdrawn), "entry")), true, func() {
 		b.WriteString("| digest | tag | version id | why skipped |\n|---|---|---:|---|\n")
-		for i, s := range p.ReviewSkipped {
+		for i, s := range p.Withdrawn {
 			if i == b.rows {
-				b.more(len(p.ReviewSkipped) - b.rows)
+				b.more(len(p.Withdrawn) - b.rows)
 				break
 			}
 			fmt.Fprintf(b, "| `%s` | %s | %d | %s |\n", retention.ShortDigest(s.Digest), cell(s.Tag), s.ID, cell(s.Reason))
@@ -211,7 +211,7 @@ func (r *Report) deletionsMarkdown(b *md, p PackageReport) {
 			}
 			fmt.Fprintf(b, "| `%s` | %s | %s | %s | %s | %d |", retention.ShortDigest(d.Digest), kindCell(d), tagsCell(d.Tags), retention.FormatAge(r.Time.Sub(d.UpdatedAt)), cell(d.Reason), d.ID)
 			if p.Result != nil {
-				a := p.Result.Applied[i]
+				a := p.Result.Deletions[i]
 				out := string(a.Outcome)
 				if a.Detail != "" {
 					out += ": " + a.Detail
@@ -325,7 +325,7 @@ func (p PackageReport) warnings() []string {
 		out = append(out, cell(w))
 	}
 	if p.Result != nil {
-		for _, a := range p.Result.Applied {
+		for _, a := range p.Result.Deletions {
 			if a.Outcome == Refused || a.Outcome == Failed {
 				out = append(out, cell(fmt.Sprintf("version %d (`%s`) %s: %s", a.ID, retention.ShortDigest(a.Digest), a.Outcome, a.Detail)))
 			}
