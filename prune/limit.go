@@ -6,23 +6,15 @@ import (
 	"github.com/ghcr-prune/ghcr-prune/retention"
 )
 
-// Budgeter is a registry that knows how many REST requests its rate limit
-// has left.
-type Budgeter interface {
-	RemainingRequests() (n int, known bool)
-}
-
 // limit applies max-deletions and the rate budget to a plan.
 func limit(plan *retention.Plan, reg Registry, versions, maxDeletions int, log Logger) *retention.Plan {
 	if maxDeletions > 0 && len(plan.Delete) > maxDeletions {
 		plan = plan.Limit(maxDeletions, fmt.Sprintf("max-deletions %d", maxDeletions))
 	}
-	if b, ok := reg.(Budgeter); ok {
-		if remaining, known := b.RemainingRequests(); known && BudgetLimit(remaining, versions) < len(plan.Delete) {
-			n := BudgetLimit(remaining, versions)
-			log.Warningf("%s: the rate limit has %d requests left, enough for %d of %d deletions; the rest are left for a later run", plan.Package, remaining, n, len(plan.Delete))
-			plan = plan.Limit(n, fmt.Sprintf("rate limit: %d requests left", remaining))
-		}
+	if remaining, known := reg.RemainingRequests(); known && BudgetLimit(remaining, versions) < len(plan.Delete) {
+		n := BudgetLimit(remaining, versions)
+		log.Warningf("%s: the rate limit has %d requests left, enough for %d of %d deletions; the rest are left for a later run", plan.Package, remaining, n, len(plan.Delete))
+		plan = plan.Limit(n, fmt.Sprintf("rate limit: %d requests left", remaining))
 	}
 	return plan
 }

@@ -9,29 +9,6 @@ import (
 	"github.com/ghcr-prune/ghcr-prune/retention"
 )
 
-// ErrGone marks a delete of a version that no longer exists. The Packages
-// API can list a version that then 404s on DELETE; either way it is gone.
-var ErrGone = errors.New("version already gone")
-
-// RefusedError is GitHub declining to delete a version, for example the last
-// tagged version of a package or a public version with more than 5000
-// downloads. It is a warning, not a failure: the version stays.
-type RefusedError struct{ Message string }
-
-func (e *RefusedError) Error() string { return "GitHub refused: " + e.Message }
-
-// Deleter deletes package versions: the only write ghcr-prune makes.
-type Deleter interface {
-	DeleteVersion(ctx context.Context, pkg string, id int64) error
-}
-
-// Untagger removes one tag from an image and keeps the image. It is only
-// needed when a plan untags.
-type Untagger interface {
-	// Untag removes tag, which must still point at digest.
-	Untag(ctx context.Context, pkg, tag, digest string) error
-}
-
 // Outcome is what happened to a version the plan deletes.
 type Outcome string
 
@@ -90,7 +67,7 @@ type Replanner func(ctx context.Context, remaining map[string]retention.Decision
 // everything that points at it is gone, so a refusal or a failure leaves
 // nothing it still needs deleted. An unexpected error stops the run: what is
 // left is reported, not guessed at.
-func Apply(ctx context.Context, p *retention.Plan, del Deleter) *Result {
+func Apply(ctx context.Context, p *retention.Plan, del Writer) *Result {
 	return ApplyWaves(ctx, p, del, nil)
 }
 
@@ -105,81 +82,110 @@ const CheckEvery = 50
 // meanwhile and reuses a planned version, or a tag added to one, takes it
 // out of the plan instead of being broken by it. With a nil replan the waves
 // run on the original plan.
-func ApplyWaves(ctx context.Context, p *retention.Plan, del Deleter, replan Replanner) *Result {
-	res := &Result{}
-	gone := map[string]bool{}
-	done := make(map[string]Deletion, len(p.Delete))
-	original := make(map[string]retention.Decision, len(p.Delete))
-	for _, d := range p.Delete {
-		original[d.Digest] = d
-	}
-	again := func(full bool) {
-		remaining := map[string]retention.Decision{}
-		for _, d := range p.Delete {
-			if _, ok := done[d.Digest]; !ok {
-				remaining[d.Digest] = d
-			}
-		}
-		next, err := replan(ctx, remaining, gone, full)
-		if err != nil {
-			res.Err = fmt.Errorf("reading the package again between deletions: %w", err)
-			return
-		}
-		skipDropped(next, remaining, done, original)
-		p = next
-	}
-	plan := p
-	for res.Err == nil {
-		var pending []retention.Decision
-		inPlan := map[string]bool{}
-		for _, d := range p.Delete {
-			if _, ok := done[d.Digest]; !ok {
-				pending = append(pending, d)
-				inPlan[d.Digest] = true
-			}
-		}
+func ApplyWaves(ctx context.Context, p *retention.Plan, del Writer, replan Replanner) *Result {
+	w := newWaves(p, del, replan)
+	for w.res.Err == nil {
+		pending, inPlan := w.pending()
 		if len(pending) == 0 {
 			break
 		}
-		full := true
-		for i, d := range p.Wave(pending, inPlan) {
-			if i > 0 && i%CheckEvery == 0 && replan != nil {
-				// A wave of thousands takes many minutes at GitHub's pace:
-				// look for pushes before deleting more.
-				full = false
-				break
-			}
-			a := Deletion{Decision: original[d.Digest]}
-			if blocker := p.Blocker(d.Digest, gone); blocker != "" {
-				a.Outcome, a.Detail = Skipped, fmt.Sprintf("kept: %s that points at it was not deleted", retention.ShortDigest(blocker))
-			} else {
-				a.Outcome, a.Detail = deleteOne(ctx, plan.Package, d, del, res)
-				if a.Outcome == Deleted || a.Outcome == AlreadyGone {
-					gone[d.Digest] = true
-				}
-			}
-			done[d.Digest] = a
-			if res.Err != nil {
-				break
-			}
-		}
-		if replan == nil || res.Err != nil || len(done) == len(plan.Delete) {
+		full := w.deleteWave(ctx, pending, inPlan)
+		if replan == nil || w.res.Err != nil || len(w.done) == len(p.Delete) {
 			continue
 		}
-		again(full)
+		w.replanRest(ctx, full)
 	}
-	for _, d := range plan.Delete {
-		a, ok := done[d.Digest]
+	for _, d := range p.Delete {
+		a, ok := w.done[d.Digest]
 		if !ok {
 			a = Deletion{Decision: d, Outcome: NotAttempted}
 		}
-		res.Deletions = append(res.Deletions, a)
+		w.res.Deletions = append(w.res.Deletions, a)
 	}
-	applyUntags(ctx, plan, del, res)
-	return res
+	applyUntags(ctx, p, del, w.res)
+	return w.res
 }
 
-func deleteOne(ctx context.Context, pkg string, d retention.Decision, del Deleter, res *Result) (Outcome, string) {
+// waves is one ApplyWaves: the plan as made, the plan as last re-made, and
+// what has been done.
+type waves struct {
+	del      Writer
+	replan   Replanner
+	pkg      string
+	original map[string]retention.Decision // the plan's decisions, by digest
+	current  *retention.Plan
+	res      *Result
+	gone     map[string]bool     // deleted, or found gone, by this run
+	done     map[string]Deletion // every deletion tried or dropped
+}
+
+func newWaves(p *retention.Plan, del Writer, replan Replanner) *waves {
+	w := &waves{del: del, replan: replan, pkg: p.Package, current: p, res: &Result{},
+		original: make(map[string]retention.Decision, len(p.Delete)), gone: map[string]bool{}, done: make(map[string]Deletion, len(p.Delete))}
+	for _, d := range p.Delete {
+		w.original[d.Digest] = d
+	}
+	return w
+}
+
+// pending is the current plan's deletions not yet done, in plan order.
+func (w *waves) pending() ([]retention.Decision, map[string]bool) {
+	var pending []retention.Decision
+	inPlan := map[string]bool{}
+	for _, d := range w.current.Delete {
+		if _, ok := w.done[d.Digest]; !ok {
+			pending = append(pending, d)
+			inPlan[d.Digest] = true
+		}
+	}
+	return pending, inPlan
+}
+
+// deleteWave deletes the top layer of pending, or its first CheckEvery
+// versions, and says whether it went through the whole wave (then the next
+// read is a full one).
+func (w *waves) deleteWave(ctx context.Context, pending []retention.Decision, inPlan map[string]bool) (full bool) {
+	for i, d := range w.current.Wave(pending, inPlan) {
+		if i > 0 && i%CheckEvery == 0 && w.replan != nil {
+			// A wave of thousands takes many minutes at GitHub's pace:
+			// look for pushes before deleting more.
+			return false
+		}
+		a := Deletion{Decision: w.original[d.Digest]}
+		if blocker := w.current.Blocker(d.Digest, w.gone); blocker != "" {
+			a.Outcome, a.Detail = Skipped, fmt.Sprintf("kept: %s that points at it was not deleted", retention.ShortDigest(blocker))
+		} else {
+			a.Outcome, a.Detail = deleteOne(ctx, w.pkg, d, w.del, w.res)
+			if a.Outcome == Deleted || a.Outcome == AlreadyGone {
+				w.gone[d.Digest] = true
+			}
+		}
+		w.done[d.Digest] = a
+		if w.res.Err != nil {
+			break
+		}
+	}
+	return true
+}
+
+// replanRest reads the package again and plans the deletions not yet done.
+func (w *waves) replanRest(ctx context.Context, full bool) {
+	remaining := map[string]retention.Decision{}
+	for _, d := range w.current.Delete {
+		if _, ok := w.done[d.Digest]; !ok {
+			remaining[d.Digest] = d
+		}
+	}
+	next, err := w.replan(ctx, remaining, w.gone, full)
+	if err != nil {
+		w.res.Err = fmt.Errorf("reading the package again between deletions: %w", err)
+		return
+	}
+	skipDropped(next, remaining, w.done, w.original)
+	w.current = next
+}
+
+func deleteOne(ctx context.Context, pkg string, d retention.Decision, del Writer, res *Result) (Outcome, string) {
 	err := del.DeleteVersion(ctx, pkg, d.ID)
 	var refused *RefusedError
 	switch {
@@ -230,19 +236,15 @@ func skipDropped(next *retention.Plan, remaining map[string]retention.Decision, 
 
 // applyUntags removes tags after the deletions: an untag pushes to the
 // registry, and a failure there should not hold back the deletions.
-func applyUntags(ctx context.Context, p *retention.Plan, del Deleter, res *Result) {
-	u, ok := del.(Untagger)
+func applyUntags(ctx context.Context, p *retention.Plan, del Writer, res *Result) {
 	for _, op := range p.Untag {
 		for _, tag := range op.Tags {
 			r := UntagResult{ID: op.ID, Digest: op.Digest, Tag: tag}
 			switch {
 			case res.Err != nil:
 				r.Outcome = NotAttempted
-			case !ok:
-				r.Outcome, r.Detail = Failed, "this registry client cannot remove tags"
-				res.Err = fmt.Errorf("removing tag %s: %s", tag, r.Detail)
 			default:
-				if err := u.Untag(ctx, p.Package, tag, op.Digest); err != nil {
+				if err := del.Untag(ctx, p.Package, tag, op.Digest); err != nil {
 					r.Outcome, r.Detail = Failed, err.Error()
 					res.Err = fmt.Errorf("removing tag %s from %s: %w", tag, op.Digest, err)
 				} else {

@@ -3,19 +3,13 @@ package prune
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
-	"os"
-	"path/filepath"
-	"strings"
 	"testing"
 
 	"github.com/ghcr-prune/ghcr-prune/manifest"
 	"github.com/ghcr-prune/ghcr-prune/retention"
 	"github.com/ghcr-prune/ghcr-prune/retention/retentiontest"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files in ../testdata")
 
 // recordingDeleter deletes in memory and answers by version name.
 type recordingDeleter struct {
@@ -94,118 +88,6 @@ func TestApplyStopsAtTheFirstFailure(t *testing.T) {
 	}
 	if res.Count(Deleted) != 1 || res.Count(Failed) != 1 || res.Count(NotAttempted) != 1 {
 		t.Errorf("outcomes %v", outcomes(b, res))
-	}
-}
-
-// goldenReport is a small applied run with every kind of row: deletions,
-// a refusal, a kept image, a broken one.
-func goldenReport(t *testing.T) *Report {
-	b := retentiontest.New().MultiArch("prev", 4*retentiontest.Day, 25*retentiontest.Day).MultiArch("prod", 20*retentiontest.Day, 20*retentiontest.Day, "prod").
-		Sig("sig", 20*retentiontest.Day, "prod").Image("pr", 9*retentiontest.Day, "pr-7").Image("mixed", 9*retentiontest.Day, "pr-8", "v8").Index("ghost", 30*retentiontest.Day, []string{"gone1"}, "old-release")
-	p := retentiontest.Policy(func(p *retention.Policy) {
-		p.DeleteUntagged = true
-		p.OlderThan = 3 * retentiontest.Day
-		p.DeleteTags = retentiontest.Patterns(t, "pr-*")
-	})
-	plan, err := retention.Compute(b.Snap, p, retentiontest.Now)
-	if err != nil {
-		t.Fatal(err)
-	}
-	res := Apply(context.Background(), plan, deleterFor(b, map[string]error{
-		"pr": &RefusedError{Message: "Publicly visible package versions with more than 5000 downloads cannot be deleted. Contact GitHub support for further assistance."},
-	}))
-	dry := &Report{DryRun: true, Time: retentiontest.Now, Tool: "ghcr-prune v1.2.3, commit 0123456789ab", Inputs: map[string]string{"older-than": "3d", "delete-tags": "pr-*"},
-		Packages: []PackageReport{{Package: "app", Versions: len(b.Snap.Versions), Plan: plan}}}
-	applied := *dry
-	applied.DryRun = false
-	applied.Packages = []PackageReport{{Package: "app", Versions: len(b.Snap.Versions), Plan: plan, Result: res},
-		{Package: "team/broken", Err: errors.New("reading the manifest of version 7 (sha256:0000): manifest unknown; nothing deleted in team/broken")}}
-	_ = dry
-	return &applied
-}
-
-func golden(t *testing.T, name string, got []byte) {
-	t.Helper()
-	path := filepath.Join("..", "testdata", name)
-	if *update {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test ./retention -update to create it)", err)
-	}
-	if string(got) != string(want) {
-		t.Errorf("%s differs from the golden file; run go test ./retention -update and review the diff.\n--- got ---\n%s", name, got)
-	}
-}
-
-func TestSummaryGolden(t *testing.T) {
-	r := goldenReport(t)
-	golden(t, "summary-applied.golden.md", []byte(r.Markdown()))
-	r.DryRun = true
-	r.Packages = r.Packages[:1]
-	r.Packages[0].Result = nil
-	golden(t, "summary-dry-run.golden.md", []byte(r.Markdown()))
-}
-
-func TestPlanFileGolden(t *testing.T) {
-	got, err := goldenReport(t).JSON()
-	if err != nil {
-		t.Fatal(err)
-	}
-	golden(t, "plan-applied.golden.json", got)
-}
-
-// A run over many large packages still fits GitHub's 1 MiB job summary:
-// tables shrink, and the plan file keeps everything.
-func TestSummaryStaysUnderGitHubsLimit(t *testing.T) {
-	b := retentiontest.New()
-	for i := range 2000 {
-		b.Image(fmt.Sprintf("img-%d", i), 9*retentiontest.Day)
-	}
-	plan, err := retention.Compute(b.Snap, retentiontest.Policy(func(p *retention.Policy) { p.DeleteUntagged = true }), retentiontest.Now)
-	if err != nil {
-		t.Fatal(err)
-	}
-	r := &Report{DryRun: true, Time: retentiontest.Now}
-	for i := range 60 {
-		r.Packages = append(r.Packages, PackageReport{Package: fmt.Sprintf("app-%d", i), Versions: 2000, Plan: plan})
-	}
-	md := r.Markdown()
-	if len(md) > 1<<20 {
-		t.Fatalf("summary is %d bytes, over GitHub's 1 MiB", len(md))
-	}
-	if !strings.Contains(md, "more, listed in the plan file") {
-		t.Error("a cut table does not point at the plan file")
-	}
-}
-
-func TestPlanFileReadsBack(t *testing.T) {
-	r := goldenReport(t)
-	data, err := r.JSON()
-	if err != nil {
-		t.Fatal(err)
-	}
-	f, err := ReadPlanFile(data)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(f.Packages) != 2 || f.Inputs["older-than"] != "3d" || f.DryRun {
-		t.Fatalf("read back %+v", f.PlanHeader)
-	}
-	p := f.Packages[0]
-	want := r.Packages[0].Plan
-	if len(p.Delete) != len(want.Delete) || len(p.Keep) != len(want.Keep) || len(p.Untag) != len(want.Untag) || len(p.Broken) != len(want.Broken) {
-		t.Errorf("read back %d/%d/%d/%d entries, want %d/%d/%d/%d", len(p.Delete), len(p.Keep), len(p.Untag), len(p.Broken),
-			len(want.Delete), len(want.Keep), len(want.Untag), len(want.Broken))
-	}
-	if p.Delete[0].Outcome != r.Packages[0].Result.Deletions[0].Outcome || p.Delete[0].Digest != want.Delete[0].Digest {
-		t.Errorf("first deletion read back as %+v", p.Delete[0])
-	}
-	if f.Packages[1].Error == "" {
-		t.Error("the failed package's error is lost")
 	}
 }
 

@@ -11,15 +11,19 @@ import (
 
 	"github.com/ghcr-prune/ghcr-prune/internal/ghcr"
 	"github.com/ghcr-prune/ghcr-prune/internal/mcache"
+	"github.com/ghcr-prune/ghcr-prune/prune"
 )
 
 // cachedClient is the GHCR client with manifests served from the cross-run
 // cache: every manifest GET on ghcr.io counts as a package download, and
-// public versions past 5000 downloads can never be deleted.
+// public versions past 5000 downloads can never be deleted. Every other
+// capability a run uses is the client's own, through the embedding.
 type cachedClient struct {
 	*ghcr.Client
 	fetch mcache.FetchFunc
 }
+
+var _ prune.Registry = cachedClient{}
 
 func newCachedClient(c *ghcr.Client, cache *mcache.Cache, w *writeBehind) cachedClient {
 	fetch := c.Manifest

@@ -1,0 +1,178 @@
+package prune
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+
+	"github.com/ghcr-prune/ghcr-prune/manifest"
+	"github.com/ghcr-prune/ghcr-prune/retention"
+)
+
+// ManifestConcurrency is how many manifests are fetched at once. The
+// strongest peer uses 10 and GHCR tolerates it.
+const ManifestConcurrency = 10
+
+// Load reads every version of pkg and its manifest. Any version whose
+// manifest cannot be read fails the load: a graph with a hole in it could
+// make a kept image's children look unreferenced. A manifest that is gone
+// (the version was deleted while we read) sends the load back to the listing.
+func Load(ctx context.Context, src Source, pkg string) (retention.Snapshot, error) {
+	return loadListing(ctx, src, pkg, false, nil)
+}
+
+// LoadStable is Load for a run that will delete: the listing is read again
+// after the manifests and must not have changed. GitHub's pages are offsets,
+// so a version deleted elsewhere while they are read shifts a live version
+// out of sight; a missed index would leave its children looking
+// unreferenced. Two listings that agree rule that out.
+func LoadStable(ctx context.Context, src Source, pkg string) (retention.Snapshot, error) {
+	return loadListing(ctx, src, pkg, true, nil)
+}
+
+const listingAttempts = 4
+
+func loadListing(ctx context.Context, src Source, pkg string, confirm bool, known map[string]*manifest.Manifest) (retention.Snapshot, error) {
+	versions, err := src.Versions(ctx, pkg)
+	if err != nil {
+		return retention.Snapshot{}, fmt.Errorf("listing versions of %s: %w", pkg, err)
+	}
+	for attempt := 1; ; attempt++ {
+		snap, err := load(ctx, src, pkg, versions, known)
+		if err != nil && !errors.Is(err, ErrGone) {
+			return retention.Snapshot{}, err
+		}
+		if err == nil && !confirm {
+			return snap, nil
+		}
+		if attempt == listingAttempts {
+			if err != nil {
+				return retention.Snapshot{}, err
+			}
+			return retention.Snapshot{}, fmt.Errorf("the versions of %s kept changing while they were read; run again when nothing else pushes to or deletes from it", pkg)
+		}
+		again, lerr := src.Versions(ctx, pkg)
+		if lerr != nil {
+			return retention.Snapshot{}, fmt.Errorf("listing versions of %s again: %w", pkg, lerr)
+		}
+		if err == nil && sameListing(versions, again) {
+			return snap, nil
+		}
+		versions, known = again, snap.Manifests
+	}
+}
+
+// sameListing compares ids, digests and tags.
+func sameListing(a, b []retention.Version) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	seen := make(map[string]bool, len(a))
+	for _, v := range a {
+		seen[versionKey(v)] = true
+	}
+	for _, v := range b {
+		if !seen[versionKey(v)] {
+			return false
+		}
+	}
+	return true
+}
+
+// versionKey is what two listings must agree on for one version.
+func versionKey(v retention.Version) string {
+	tags := slices.Clone(v.Tags)
+	slices.Sort(tags)
+	return fmt.Sprint(v.ID, v.Digest, tags)
+}
+
+// load fetches the manifests of versions that known does not already hold
+// (manifests are immutable by digest). A manifest that is gone does not stop
+// the others: the caller lists again and keeps what was read.
+func load(ctx context.Context, src Source, pkg string, versions []retention.Version, known map[string]*manifest.Manifest) (retention.Snapshot, error) {
+	manifests := make(map[string]*manifest.Manifest, len(versions))
+	var (
+		mu       sync.Mutex
+		firstErr error
+		goneErr  error
+		wg       sync.WaitGroup
+		sem      = make(chan struct{}, ManifestConcurrency)
+	)
+	var fetch []retention.Version
+	for _, v := range versions {
+		if m, ok := known[v.Digest]; ok {
+			manifests[v.Digest] = m // before any goroutine writes the map
+		} else {
+			fetch = append(fetch, v)
+		}
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	for _, v := range fetch {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			m, err := fetchManifest(ctx, src, pkg, v)
+			mu.Lock()
+			defer mu.Unlock()
+			switch {
+			case err == nil:
+				manifests[v.Digest] = m
+			case errors.Is(err, ErrGone):
+				goneErr = err
+			case firstErr == nil:
+				firstErr = err
+				cancel()
+			}
+		}()
+	}
+	wg.Wait()
+	snap := retention.Snapshot{Package: pkg, Versions: versions, Manifests: manifests}
+	if firstErr != nil {
+		return snap, firstErr
+	}
+	return snap, goneErr
+}
+
+func fetchManifest(ctx context.Context, src Source, pkg string, v retention.Version) (*manifest.Manifest, error) {
+	raw, err := src.Manifest(ctx, pkg, v.Digest)
+	if err != nil {
+		return nil, fmt.Errorf("reading the manifest of version %d (%s): %w", v.ID, v.Digest, err)
+	}
+	m, err := manifest.Parse(v.Digest, raw)
+	if err != nil {
+		return nil, fmt.Errorf("version %d: %w", v.ID, err)
+	}
+	return m, nil
+}
+
+// refresh merges the newest page of versions into snap: new versions (with
+// their manifests) and new tags on the newest. One request, where a full
+// read is two per hundred versions.
+func refresh(ctx context.Context, src Registry, snap retention.Snapshot) (retention.Snapshot, error) {
+	newest, err := src.NewestVersions(ctx, snap.Package)
+	if err != nil {
+		return retention.Snapshot{}, fmt.Errorf("listing the newest versions of %s: %w", snap.Package, err)
+	}
+	byID := make(map[int64]int, len(snap.Versions))
+	for i, v := range snap.Versions {
+		byID[v.ID] = i
+	}
+	versions := slices.Clone(snap.Versions)
+	for _, v := range newest {
+		if i, ok := byID[v.ID]; ok {
+			versions[i] = v // its tags as they are now
+		} else {
+			versions = append(versions, v)
+		}
+	}
+	next, err := load(ctx, src, snap.Package, versions, snap.Manifests)
+	if errors.Is(err, ErrGone) {
+		// Pushed and deleted again in between: read it all.
+		return loadListing(ctx, src, snap.Package, true, snap.Manifests)
+	}
+	return next, err
+}
