@@ -7,9 +7,19 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
+
+func inode(t *testing.T, path string) uint64 {
+	t.Helper()
+	fi, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fi.Sys().(*syscall.Stat_t).Ino
+}
 
 // hexFiles lists the sha256/<64 hex> regular files under path, as digests.
 func hexFiles(t *testing.T, path string) []string {
@@ -333,5 +343,172 @@ func TestDirKeepsRecentlyUsedFiles(t *testing.T) {
 	}
 	if got := hexFiles(t, path); !slices.Equal(got, []string{ds[1]}) {
 		t.Fatalf("files = %v, want only the recently used %s", got, ds[1])
+	}
+}
+
+func TestDirRoundTrip(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "cache")
+	reg, ds := newFakeRegistry(20)
+
+	// Nothing stored yet.
+	st := Dir(path)
+	if got := st.String(); got != "directory "+path {
+		t.Fatalf("String = %q", got)
+	}
+	entries, err := load(ctx, st)
+	if err != nil || len(entries) != 0 {
+		t.Fatalf("Load on empty = %v, %v", entries, err)
+	}
+
+	// Cold run.
+	c := newCache(t, entries)
+	get := Wrap(reg.fetch, c)
+	for _, d := range ds {
+		if _, err := get(ctx, "pkg", d); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := st.Save(ctx, c.Entries()); err != nil {
+		t.Fatal(err)
+	}
+	files, _ := os.ReadDir(filepath.Join(path, "sha256"))
+	if len(files) != 20 {
+		t.Fatalf("%d files on disk", len(files))
+	}
+	for _, f := range files {
+		if strings.HasPrefix(f.Name(), ".tmp") {
+			t.Fatalf("temporary file left: %s", f.Name())
+		}
+	}
+
+	// Warm run: zero fetches.
+	st2 := Dir(path)
+	c2, err := loadCache(t, st2)
+	if err != nil || c2.Len() != 20 {
+		t.Fatalf("Load = %d entries, %v", c2.Len(), err)
+	}
+	get2 := Wrap(reg.fetch, c2)
+	for _, d := range ds {
+		if _, err := get2(ctx, "pkg", d); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if reg.total.Load() != 20 {
+		t.Fatalf("warm run fetched: total %d", reg.total.Load())
+	}
+	if s := c2.Stats(); s.Hits != 20 || s.Added != 0 {
+		t.Fatalf("Stats = %+v", s)
+	}
+}
+
+func TestDirCorruptFileIgnoredAndRefetched(t *testing.T) {
+	ctx := context.Background()
+	path := t.TempDir()
+	reg, ds := newFakeRegistry(3)
+	st := Dir(path)
+	if err := st.Save(ctx, maps.All(reg.blobs)); err != nil {
+		t.Fatal(err)
+	}
+	bad := filepath.Join(path, "sha256", strings.TrimPrefix(ds[0], "sha256:"))
+	if err := os.WriteFile(bad, []byte(`{"evil":true}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	// An unreadable file, a stray and a leftover temp file are skipped.
+	unreadable := filepath.Join(path, "sha256", strings.TrimPrefix(digestOf([]byte("dir")), "sha256:"))
+	if err := os.Mkdir(unreadable, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(path, "sha256", "README"), []byte("hi"), 0o644)
+	os.WriteFile(filepath.Join(path, "sha256", ".tmp-abc"), []byte("partial"), 0o644)
+
+	st2 := Dir(path)
+	c, err := loadCache(t, st2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	get := Wrap(reg.fetch, c)
+	for _, d := range ds {
+		raw, err := get(ctx, "pkg", d)
+		if err != nil || digestOf(raw) != d {
+			t.Fatalf("get %s: %q %v", d, raw, err)
+		}
+	}
+	if reg.fetches[ds[0]] != 1 || reg.total.Load() != 1 {
+		t.Fatalf("fetches = %v", reg.fetches)
+	}
+	if s := c.Stats(); s.Corrupt != 1 || s.Hits != 2 || s.Added != 1 {
+		t.Fatalf("Stats = %+v", s)
+	}
+	// Save repairs the corrupt file.
+	if err := st2.Save(ctx, c.Entries()); err != nil {
+		t.Fatal(err)
+	}
+	raw, err := os.ReadFile(bad)
+	if err != nil || digestOf(raw) != ds[0] {
+		t.Fatalf("file not repaired: %q %v", raw, err)
+	}
+}
+
+func TestDirSaveIsIncremental(t *testing.T) {
+	ctx := context.Background()
+	path := t.TempDir()
+	reg, ds := newFakeRegistry(5)
+	st := Dir(path)
+	first := map[string][]byte{}
+	for _, d := range ds[:3] {
+		first[d] = reg.blobs[d]
+	}
+	if err := st.Save(ctx, maps.All(first)); err != nil {
+		t.Fatal(err)
+	}
+
+	st2 := Dir(path)
+	c, err := loadCache(t, st2)
+	if err != nil || c.Len() != 3 {
+		t.Fatalf("Load = %d, %v", c.Len(), err)
+	}
+	// A rewrite is a new file renamed into place: a new inode.
+	inodes := map[string]uint64{}
+	for _, d := range ds[:3] {
+		inodes[d] = inode(t, filepath.Join(path, "sha256", strings.TrimPrefix(d, "sha256:")))
+	}
+	for _, d := range ds[3:] {
+		c.Put(d, reg.blobs[d])
+	}
+	if err := st2.Save(ctx, c.Entries()); err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range ds[:3] {
+		if got := inode(t, filepath.Join(path, "sha256", strings.TrimPrefix(d, "sha256:"))); got != inodes[d] {
+			t.Fatalf("%s was rewritten", d)
+		}
+	}
+	files, _ := os.ReadDir(filepath.Join(path, "sha256"))
+	if len(files) != 5 {
+		t.Fatalf("%d files", len(files))
+	}
+	// Entries that do not verify are never written.
+	junk := digestOf([]byte("junk"))
+	if err := st2.Save(ctx, maps.All(map[string][]byte{junk: []byte("not junk")})); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(path, "sha256", strings.TrimPrefix(junk, "sha256:"))); err == nil {
+		t.Fatal("mismatched entry written")
+	}
+}
+
+func TestDirSaveUnwritableReturnsError(t *testing.T) {
+	// A path under a regular file fails even for root.
+	base := t.TempDir()
+	file := filepath.Join(base, "file")
+	os.WriteFile(file, nil, 0o644)
+	st := Dir(filepath.Join(file, "cache"))
+	raw := manifestN(1)
+	if err := st.Save(context.Background(), maps.All(map[string][]byte{digestOf(raw): raw})); err == nil {
+		t.Fatal("expected an error")
+	}
+	if entries, err := load(context.Background(), st); err == nil || len(entries) != 0 {
+		t.Fatalf("Load = %d entries, %v; want none and an error", len(entries), err)
 	}
 }
