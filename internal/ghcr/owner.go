@@ -1,0 +1,81 @@
+package ghcr
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/google/go-github/v57/github"
+)
+
+// packageService is the part of the Packages API ghcr-prune uses. GitHub
+// serves an organization's packages under /orgs/{org} and a user's under
+// /users/{name} (or /user), and go-github has a service for each with these
+// same calls: *github.OrganizationsService and *github.UsersService.
+type packageService interface {
+	ListPackages(ctx context.Context, owner string, opts *github.PackageListOptions) ([]*github.Package, *github.Response, error)
+	GetPackage(ctx context.Context, owner, packageType, packageName string) (*github.Package, *github.Response, error)
+	PackageGetAllVersions(ctx context.Context, owner, packageType, packageName string, opts *github.PackageListOptions) ([]*github.PackageVersion, *github.Response, error)
+	PackageDeleteVersion(ctx context.Context, owner, packageType, packageName string, id int64) (*github.Response, error)
+	PackageRestoreVersion(ctx context.Context, owner, packageType, packageName string, id int64) (*github.Response, error)
+}
+
+// ownerPackages is one owner's container packages: lookupOwner chooses the
+// service and the path once, so that every operation is written once for
+// organizations and users alike.
+type ownerPackages struct {
+	svc  packageService
+	path string // the org's or user's login, or "" for the token's own user (/user/...)
+}
+
+// lookupOwner finds login's spelling on GitHub and where its packages are.
+// With a token, a user who is the token's own is read through /user, the
+// only path where GitHub shows that user's private packages.
+func lookupOwner(ctx context.Context, gh *github.Client, login string, token bool) (string, ownerPackages, error) {
+	user, _, err := gh.Users.Get(ctx, login)
+	if err != nil {
+		if isStatus(err, http.StatusNotFound) {
+			return "", ownerPackages{}, fmt.Errorf("owner: no GitHub user or organization is called %q", login)
+		}
+		return "", ownerPackages{}, fmt.Errorf("owner: looking up %q: %w", login, err)
+	}
+	owner := user.GetLogin()
+	if user.GetType() == "Organization" {
+		return owner, ownerPackages{svc: gh.Organizations, path: owner}, nil
+	}
+	path := owner
+	if token {
+		// GITHUB_TOKEN has no user, and this lookup fails harmlessly.
+		if me, _, err := gh.Users.Get(ctx, ""); err == nil && strings.EqualFold(me.GetLogin(), owner) {
+			path = ""
+		}
+	}
+	return owner, ownerPackages{svc: gh.Users, path: path}, nil
+}
+
+const containerType = "container"
+
+func (o ownerPackages) list(ctx context.Context, opts *github.PackageListOptions) ([]*github.Package, *github.Response, error) {
+	return o.svc.ListPackages(ctx, o.path, opts)
+}
+
+func (o ownerPackages) get(ctx context.Context, pkg string) error {
+	_, _, err := o.svc.GetPackage(ctx, o.path, containerType, url.PathEscape(pkg))
+	return err
+}
+
+func (o ownerPackages) versions(ctx context.Context, pkg string, opts *github.PackageListOptions) ([]*github.PackageVersion, *github.Response, error) {
+	return o.svc.PackageGetAllVersions(ctx, o.path, containerType, url.PathEscape(pkg), opts)
+}
+
+func (o ownerPackages) deleteVersion(ctx context.Context, pkg string, id int64) error {
+	_, err := o.svc.PackageDeleteVersion(ctx, o.path, containerType, url.PathEscape(pkg), id)
+	return err
+}
+
+func (o ownerPackages) restoreVersion(ctx context.Context, pkg string, id int64) error {
+	_, err := o.svc.PackageRestoreVersion(ctx, o.path, containerType, url.PathEscape(pkg), id)
+	return err
+}
