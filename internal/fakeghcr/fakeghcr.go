@@ -75,11 +75,6 @@ func WithTimeouts(fraction float64, hold time.Duration) Option {
 // answer 400 "Invalid argument." and /user endpoints 403.
 func WithActionsToken() Option { return func(c *config) { c.actionsToken = true } }
 
-// seedHeader marks requests made by the Pusher: they skip latency, faults, the
-// fault hook and the statistics, so seeding a scenario stays fast and does not
-// disturb what a test measures.
-const seedHeader = "X-Fakeghcr-Seed"
-
 // Server is a running fake GHCR.
 type Server struct {
 	cfg   config
@@ -88,6 +83,7 @@ type Server struct {
 	url   string
 	mux   *http.ServeMux
 	blobs http.Handler
+	seed  *http.Client // PutManifest's
 
 	mu       sync.Mutex
 	accounts map[string]*account // by lowercase login
@@ -189,6 +185,7 @@ func Start(opts ...Option) *Server {
 		faults:    rand.New(rand.NewSource(cfg.faultSeed)),
 		secondary: map[string]*pointWindow{},
 		stats:     Stats{REST: map[string]int{}},
+		seed:      newSeedClient(),
 	}
 	s.mux = http.NewServeMux()
 	s.routes()
@@ -198,7 +195,10 @@ func Start(opts ...Option) *Server {
 }
 
 // Close stops the server.
-func (s *Server) Close() { s.http.Close() }
+func (s *Server) Close() {
+	s.http.Close()
+	s.seed.CloseIdleConnections()
+}
 
 // URL is the REST base and registry URL, "http://127.0.0.1:PORT".
 func (s *Server) URL() string { return s.url }

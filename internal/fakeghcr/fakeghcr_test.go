@@ -473,21 +473,13 @@ func TestRegistryQuirks(t *testing.T) {
 	}
 
 	// PUT by a wrong digest is rejected.
-	req = must[*http.Request](t)(http.NewRequest(http.MethodPut, s.URL()+"/v2/acme/app/manifests/sha256:"+strings.Repeat("0", 64), strings.NewReader(`{"schemaVersion":2}`)))
-	req.Header.Set("Content-Type", "application/vnd.oci.image.manifest.v1+json")
-	resp = must[*http.Response](t)(http.DefaultClient.Do(req))
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusBadRequest {
-		t.Errorf("digest mismatch = %d", resp.StatusCode)
+	if _, st, err := s.PutManifest("acme", "app", "sha256:"+strings.Repeat("0", 64), "application/vnd.oci.image.manifest.v1+json", []byte(`{"schemaVersion":2}`)); err != nil || st != http.StatusBadRequest {
+		t.Errorf("digest mismatch = %d, %v", st, err)
 	}
 	// An index over unknown children is rejected.
-	req = must[*http.Request](t)(http.NewRequest(http.MethodPut, s.URL()+"/v2/acme/app/manifests/bad",
-		strings.NewReader(`{"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"sha256:`+strings.Repeat("1", 64)+`","size":1}]}`)))
-	req.Header.Set("Content-Type", "application/vnd.oci.image.index.v1+json")
-	resp = must[*http.Response](t)(http.DefaultClient.Do(req))
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusNotFound {
-		t.Errorf("index over unknown child = %d", resp.StatusCode)
+	if _, st, err := s.PutManifest("acme", "app", "bad", "application/vnd.oci.image.index.v1+json",
+		[]byte(`{"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"sha256:`+strings.Repeat("1", 64)+`","size":1}]}`)); err != nil || st != http.StatusNotFound {
+		t.Errorf("index over unknown child = %d, %v", st, err)
 	}
 
 	for i := range 3 {
@@ -502,6 +494,34 @@ func TestRegistryQuirks(t *testing.T) {
 	head := must[*v1.Descriptor](t)(remote.Head(mustRef(t, p.Ref(d))))
 	if head.Digest.String() != d {
 		t.Errorf("HEAD digest %s", head.Digest)
+	}
+}
+
+// PutManifest stores the bytes as they are, through a server that requires
+// a token, as setup: neither the statistics nor the fault hook see it.
+func TestPutManifest(t *testing.T) {
+	s, _ := start(t, WithToken("tok"))
+	s.SetFault(func(w http.ResponseWriter, r *http.Request) bool {
+		w.WriteHeader(http.StatusTeapot)
+		return true
+	})
+	body := []byte(`{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{},"layers":[]}`)
+	d, st, err := s.PutManifest("Acme", "app", "v1", "", body)
+	if err != nil || st != http.StatusCreated {
+		t.Fatalf("PutManifest = %d, %v", st, err)
+	}
+	if again, st, err := s.PutManifest("Acme", "app", d, "application/vnd.oci.image.manifest.v1+json", body); err != nil || st != http.StatusCreated || again != d {
+		t.Errorf("PUT by digest = %s, %d, %v; want %s, 201", again, st, err, d)
+	}
+	vs := s.Versions("Acme", "app")
+	if len(vs) != 1 || vs[0].Digest != d || !slices.Equal(vs[0].Tags, []string{"v1"}) || vs[0].MediaType != "application/vnd.oci.image.manifest.v1+json" {
+		t.Errorf("versions = %+v, want %s tagged v1", vs, d)
+	}
+	if _, st, _ := s.PutManifest("Acme", "app", "v2", "", []byte(`{}`)); st != http.StatusBadRequest {
+		t.Errorf("a manifest with no media type = %d, want 400", st)
+	}
+	if st := s.Stats(); st.Total != 0 {
+		t.Errorf("PutManifest counted: %+v", st)
 	}
 }
 

@@ -47,7 +47,7 @@ func (s *Server) Pusher(owner, pkg string) *Pusher {
 		panic("fakeghcr: bad repository: " + err.Error())
 	}
 	tr := http.DefaultTransport.(*http.Transport).Clone()
-	opts := []remote.Option{remote.WithTransport(seedTransport{tr})}
+	opts := []remote.Option{remote.WithTransport(SeedTransport(tr))}
 	if s.cfg.token != "" {
 		opts = append(opts, remote.WithAuth(&authn.Basic{Username: "x", Password: s.cfg.token}))
 	}
@@ -59,14 +59,6 @@ func (p *Pusher) Repository() name.Repository { return p.repo }
 
 // Ref is "<registry>/<owner>/<pkg>@<digest>".
 func (p *Pusher) Ref(digest string) string { return p.repo.Name() + "@" + digest }
-
-type seedTransport struct{ next http.RoundTripper }
-
-func (t seedTransport) RoundTrip(r *http.Request) (*http.Response, error) {
-	r = r.Clone(r.Context())
-	r.Header.Set(seedHeader, "1")
-	return t.next.RoundTrip(r)
-}
 
 // ref is the tag, or the digest when tag is empty (push by digest only).
 func (p *Pusher) ref(tag string, digest v1.Hash) name.Reference {

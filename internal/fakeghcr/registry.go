@@ -38,13 +38,20 @@ func (s *Server) serveToken(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	s.mu.Lock()
-	s.reqSeq++
-	tok := fmt.Sprintf("fakeghcr-%d-%s", s.reqSeq, hashHex([]byte(r.URL.RawQuery))[:12])
-	s.tokens[tok] = true
-	s.mu.Unlock()
+	tok := s.issueToken(r.URL.RawQuery)
 	w.Header().Set("Content-Type", "application/json")
 	json.NewEncoder(w).Encode(map[string]string{"token": tok, "access_token": tok})
+}
+
+// issueToken makes a registry token for the token endpoint's query; the
+// fake grants every scope, and the query only tells its tokens apart.
+func (s *Server) issueToken(query string) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.reqSeq++
+	tok := fmt.Sprintf("fakeghcr-%d-%s", s.reqSeq, hashHex([]byte(query))[:12])
+	s.tokens[tok] = true
+	return tok
 }
 
 func (s *Server) registryAuthorized(r *http.Request) bool {

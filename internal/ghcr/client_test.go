@@ -28,10 +28,11 @@ const token = "ghp_testtoken"
 
 var bg = context.Background()
 
-// seedClient makes the tests' own requests to the fake. It does not share
+// seedClient makes the tests' own requests to the fake, as setup that the
+// fake's fault hook and statistics do not see. It does not share
 // http.DefaultTransport, whose idle connections every httptest.Server.Close
 // (in the parallel transport tests) drops, breaking requests in flight.
-var seedClient = &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone()}
+var seedClient = &http.Client{Transport: fakeghcr.SeedTransport(http.DefaultTransport.(*http.Transport).Clone())}
 
 // start runs a fake GHCR requiring token, with user "alice" and org "Acme".
 func start(t *testing.T, opts ...fakeghcr.Option) *fakeghcr.Server {
@@ -91,34 +92,18 @@ func pushN(t *testing.T, p *fakeghcr.Pusher, n int) []string {
 // the Packages API, so the manifests need not be pullable.
 func putN(t *testing.T, srv *fakeghcr.Server, owner, pkg string, n int) []string {
 	t.Helper()
-	req, _ := http.NewRequest(http.MethodGet, srv.URL()+"/token?scope=repository:"+strings.ToLower(owner+"/"+pkg)+":push,pull", nil)
-	req.SetBasicAuth("x", token)
-	resp, err := seedClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var tok struct{ Token string }
-	err = json.NewDecoder(resp.Body).Decode(&tok)
-	resp.Body.Close()
-	if err != nil || tok.Token == "" {
-		t.Fatalf("registry token: %v", err)
-	}
 	out := make([]string, n)
 	for i := range n {
 		body := fmt.Sprintf(`{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json",`+
 			`"config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"sha256:%064x","size":2},"layers":[],`+
 			`"annotations":{"n":"%s-%d"}}`, i, t.Name(), i)
 		out[i] = sha([]byte(body))
-		req, _ := http.NewRequest(http.MethodPut, srv.URL()+"/v2/"+strings.ToLower(owner+"/"+pkg)+"/manifests/"+out[i], strings.NewReader(body))
-		req.Header.Set("Authorization", "Bearer "+tok.Token)
-		req.Header.Set("Content-Type", "application/vnd.oci.image.manifest.v1+json")
-		resp, err := seedClient.Do(req)
+		_, status, err := srv.PutManifest(owner, pkg, out[i], "application/vnd.oci.image.manifest.v1+json", []byte(body))
 		if err != nil {
 			t.Fatal(err)
 		}
-		resp.Body.Close()
-		if resp.StatusCode != http.StatusCreated {
-			t.Fatalf("PUT manifest %d: %s", i, resp.Status)
+		if status != http.StatusCreated {
+			t.Fatalf("PUT manifest %d: HTTP %d", i, status)
 		}
 	}
 	return out
@@ -215,6 +200,44 @@ func seeded(t *testing.T, n int) (*fakeghcr.Server, *ghcr.Client, *waits) {
 	putN(t, srv, "Acme", "app", n)
 	c, w := connect(t, srv, "Acme")
 	return srv, c, w
+}
+
+// forward sends r to the fake again as setup, which the fault hook and the
+// statistics do not see, and returns the fake's own answer: a hook uses it
+// to let the fake act and then answer differently.
+func forward(srv *fakeghcr.Server, r *http.Request) (*http.Response, error) {
+	req, err := http.NewRequestWithContext(r.Context(), r.Method, srv.URL()+r.URL.RequestURI(), nil)
+	if err != nil {
+		return nil, err
+	}
+	req.Header = r.Header.Clone()
+	return seedClient.Do(req)
+}
+
+// editPage answers the versions listing request r with the fake's own page
+// as edit changes it.
+func editPage(w http.ResponseWriter, r *http.Request, srv *fakeghcr.Server, edit func([]json.RawMessage) ([]json.RawMessage, error)) {
+	resp, err := forward(srv, r)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadGateway)
+		return
+	}
+	defer resp.Body.Close()
+	var items []json.RawMessage
+	err = json.NewDecoder(resp.Body).Decode(&items)
+	if err == nil {
+		items, err = edit(items)
+	}
+	if err != nil {
+		http.Error(w, fmt.Sprint("bad page: ", err), http.StatusBadGateway)
+		return
+	}
+	for k, v := range resp.Header {
+		w.Header()[k] = v
+	}
+	w.Header().Del("Content-Length")
+	w.WriteHeader(resp.StatusCode)
+	json.NewEncoder(w).Encode(items)
 }
 
 func isVersionsPage(r *http.Request, page string) bool {

@@ -112,10 +112,7 @@ func deleteThenFail(srv *fakeghcr.Server, fail func(http.ResponseWriter)) func(h
 		if r.Method != http.MethodDelete || once.Swap(true) {
 			return false
 		}
-		req, _ := http.NewRequestWithContext(r.Context(), http.MethodDelete, srv.URL()+r.URL.RequestURI(), nil)
-		req.Header = r.Header.Clone()
-		req.Header.Set("X-Fakeghcr-Seed", "1")
-		resp, err := seedClient.Do(req)
+		resp, err := forward(srv, r)
 		if err != nil {
 			http.Error(w, err.Error(), http.StatusInternalServerError)
 			return true

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"net/http"
 	"slices"
 	"strings"
@@ -51,32 +50,19 @@ func hideNewVersions(srv *fakeghcr.Server, known map[string]bool, times int) (fu
 			return false
 		}
 		hidden.Add(1)
-		req, _ := http.NewRequestWithContext(r.Context(), http.MethodGet, srv.URL()+r.URL.RequestURI(), nil)
-		req.Header = r.Header.Clone()
-		req.Header.Set("X-Fakeghcr-Seed", "1")
-		resp, err := seedClient.Do(req)
-		if err != nil {
-			http.Error(w, err.Error(), http.StatusBadGateway)
-			return true
-		}
-		defer resp.Body.Close()
-		var items []map[string]any
-		if err := json.NewDecoder(resp.Body).Decode(&items); err != nil {
-			http.Error(w, fmt.Sprint("bad page: ", err), http.StatusBadGateway)
-			return true
-		}
-		kept := []map[string]any{}
-		for _, v := range items {
-			if name, _ := v["name"].(string); known[name] {
-				kept = append(kept, v)
+		editPage(w, r, srv, func(items []json.RawMessage) ([]json.RawMessage, error) {
+			kept := []json.RawMessage{}
+			for _, v := range items {
+				var version struct{ Name string }
+				if err := json.Unmarshal(v, &version); err != nil {
+					return nil, err
+				}
+				if known[version.Name] {
+					kept = append(kept, v)
+				}
 			}
-		}
-		for k, v := range resp.Header {
-			w.Header()[k] = v
-		}
-		w.Header().Del("Content-Length")
-		w.WriteHeader(resp.StatusCode)
-		json.NewEncoder(w).Encode(kept)
+			return kept, nil
+		})
 		return true
 	}, &hidden
 }

@@ -48,6 +48,10 @@ var errShifted = errors.New("versions moved between pages")
 
 const perPage = 100
 
+// listConcurrency is how many pages of a listing are read at once after the
+// first.
+const listConcurrency = 4
+
 // listVersions reads the first page, learns the last page from its Link
 // header, then reads the rest concurrently.
 func (c *Client) listVersions(ctx context.Context, pkg string) ([]retention.Version, error) {
@@ -60,7 +64,7 @@ func (c *Client) listVersions(ctx context.Context, pkg string) ([]retention.Vers
 	pages[0] = first
 	errs := make([]error, last)
 	var wg sync.WaitGroup
-	sem := make(chan struct{}, 4)
+	sem := make(chan struct{}, listConcurrency)
 	for p := 2; p <= last; p++ {
 		wg.Add(1)
 		sem <- struct{}{}

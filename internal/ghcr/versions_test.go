@@ -2,7 +2,7 @@ package ghcr_test
 
 import (
 	"encoding/json"
-	"fmt"
+	"errors"
 	"io"
 	"net/http"
 	"slices"
@@ -113,34 +113,19 @@ func TestVersionsExactlyOnePage(t *testing.T) {
 
 // shiftPage2 answers page 2 of the versions listing with its last item
 // dropped, the first `times` times (times < 0: always), as if a version moved
-// to page 1 between reads. It fetches the real page from the fake with the
-// seed header, which bypasses the hook and the statistics.
+// to page 1 between reads. It edits the real page, fetched through forward.
 func shiftPage2(srv *fakeghcr.Server, times int) func(http.ResponseWriter, *http.Request) bool {
 	var n atomic.Int32
 	return func(w http.ResponseWriter, r *http.Request) bool {
 		if !isVersionsPage(r, "2") || (times >= 0 && int(n.Add(1)) > times) {
 			return false
 		}
-		req, _ := http.NewRequestWithContext(r.Context(), http.MethodGet, srv.URL()+r.URL.RequestURI(), nil)
-		req.Header = r.Header.Clone()
-		req.Header.Set("X-Fakeghcr-Seed", "1")
-		resp, err := seedClient.Do(req)
-		if err != nil {
-			http.Error(w, err.Error(), http.StatusBadGateway)
-			return true
-		}
-		defer resp.Body.Close()
-		var items []json.RawMessage
-		if err := json.NewDecoder(resp.Body).Decode(&items); err != nil || len(items) == 0 {
-			http.Error(w, fmt.Sprint("bad page: ", err), http.StatusBadGateway)
-			return true
-		}
-		for k, v := range resp.Header {
-			w.Header()[k] = v
-		}
-		w.Header().Del("Content-Length")
-		w.WriteHeader(resp.StatusCode)
-		json.NewEncoder(w).Encode(items[:len(items)-1])
+		editPage(w, r, srv, func(items []json.RawMessage) ([]json.RawMessage, error) {
+			if len(items) == 0 {
+				return nil, errors.New("empty")
+			}
+			return items[:len(items)-1], nil
+		})
 		return true
 	}
 }
@@ -237,7 +222,6 @@ func TestLoadStableSeesAConcurrentDeleteOnAnEarlierPage(t *testing.T) {
 			once.Do(func() { // later pages all wait for the delete
 				req, _ := http.NewRequest(http.MethodDelete, srv.URL()+"/orgs/Acme/packages/container/app/versions/"+strconv.FormatInt(victim, 10), nil)
 				req.Header.Set("Authorization", "Bearer "+token)
-				req.Header.Set("X-Fakeghcr-Seed", "1")
 				if resp, err := seedClient.Do(req); err == nil {
 					resp.Body.Close()
 				}
