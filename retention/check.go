@@ -15,15 +15,33 @@ func (p *Plan) Check(policy Policy) error {
 	for _, d := range append(slices.Clone(p.Keep), p.Deferred...) {
 		kept[d.Digest] = true
 	}
-	pos := make(map[string]int, len(p.Delete))
-	for i, d := range p.Delete {
+	if err := p.checkDeletions(policy, kept); err != nil {
+		return err
+	}
+	if p.graph == nil {
+		return nil
+	}
+	if n := len(p.graph.Digests()); n != len(kept)+len(p.Delete) {
+		return invariantError("%d versions but %d decisions", n, len(kept)+len(p.Delete))
+	}
+	if err := p.checkKeptIntact(kept); err != nil {
+		return err
+	}
+	return p.checkOrder()
+}
+
+// checkDeletions checks each deletion on its own: decided once, and not
+// protected by exclude-tags.
+func (p *Plan) checkDeletions(policy Policy, kept map[string]bool) error {
+	seen := make(map[string]bool, len(p.Delete))
+	for _, d := range p.Delete {
 		if kept[d.Digest] {
 			return invariantError("%s is both kept and deleted", d.Digest)
 		}
-		if _, dup := pos[d.Digest]; dup {
+		if seen[d.Digest] {
 			return invariantError("%s is deleted twice", d.Digest)
 		}
-		pos[d.Digest] = i
+		seen[d.Digest] = true
 		if policy.ExcludeTags.MatchDigest(d.Digest) {
 			return invariantError("%s is listed in exclude-tags but planned for deletion", d.Digest)
 		}
@@ -33,32 +51,32 @@ func (p *Plan) Check(policy Policy) error {
 			}
 		}
 	}
-	if p.graph == nil {
-		return nil
-	}
-	if n := len(p.graph.Digests()); n != len(kept)+len(p.Delete) {
-		return invariantError("%d versions but %d decisions", n, len(kept)+len(p.Delete))
-	}
+	return nil
+}
+
+// checkKeptIntact checks that every kept version keeps its children, its
+// subject and its referrers.
+func (p *Plan) checkKeptIntact(kept map[string]bool) error {
 	for _, d := range append(slices.Clone(p.Keep), p.Deferred...) {
-		for _, e := range p.graph.Out(d.Digest) {
-			if e.Kind == manifest.EdgeChild {
-				if _, exists := p.graph.Node(e.To); exists && !kept[e.To] {
-					return invariantError("kept %s would lose its child %s", d.Digest, e.To)
-				}
-			}
+		if x, lost := p.firstUnkept(p.graph.Out(d.Digest), childOf, kept); lost {
+			return invariantError("kept %s would lose its child %s", d.Digest, x)
 		}
-		for _, e := range p.graph.Out(d.Digest) {
-			if e.Kind != manifest.EdgeChild {
-				if _, exists := p.graph.Node(e.To); exists && !kept[e.To] {
-					return invariantError("kept %s %s would lose its subject %s", p.kindOf(d.Digest), d.Digest, e.To)
-				}
-			}
+		if x, lost := p.firstUnkept(p.graph.Out(d.Digest), subjectOf, kept); lost {
+			return invariantError("kept %s %s would lose its subject %s", p.kindOf(d.Digest), d.Digest, x)
 		}
-		for _, e := range p.graph.In(d.Digest) {
-			if e.Kind != manifest.EdgeChild && !kept[e.From] {
-				return invariantError("kept %s would lose its %s %s", d.Digest, p.kindOf(e.From), e.From)
-			}
+		if x, lost := p.firstUnkept(p.graph.In(d.Digest), referrerOf, kept); lost {
+			return invariantError("kept %s would lose its %s %s", d.Digest, p.kindOf(x), x)
 		}
+	}
+	return nil
+}
+
+// checkOrder checks that nothing is deleted while a version that points at
+// it still waits its turn.
+func (p *Plan) checkOrder() error {
+	pos := make(map[string]int, len(p.Delete))
+	for i, d := range p.Delete {
+		pos[d.Digest] = i
 	}
 	for i, d := range p.Delete {
 		for _, e := range p.graph.In(d.Digest) {
@@ -68,6 +86,28 @@ func (p *Plan) Check(policy Policy) error {
 		}
 	}
 	return nil
+}
+
+// childOf, subjectOf and referrerOf are the ends firstUnkept follows: the
+// version at the far end of e from a kept one, and whether e is of the kind
+// that makes the kept version depend on it.
+func childOf(e manifest.Edge) (string, bool)    { return e.To, e.Kind == manifest.EdgeChild }
+func subjectOf(e manifest.Edge) (string, bool)  { return e.To, e.Kind != manifest.EdgeChild }
+func referrerOf(e manifest.Edge) (string, bool) { return e.From, e.Kind != manifest.EdgeChild }
+
+// firstUnkept is the first version at the end of edges that is in the
+// package but not kept. A missing version has nothing to lose.
+func (p *Plan) firstUnkept(edges []manifest.Edge, end func(manifest.Edge) (string, bool), kept map[string]bool) (string, bool) {
+	for _, e := range edges {
+		x, follows := end(e)
+		if !follows {
+			continue
+		}
+		if _, exists := p.graph.Node(x); exists && !kept[x] {
+			return x, true
+		}
+	}
+	return "", false
 }
 
 func (p *Plan) kindOf(digest string) manifest.Kind {
