@@ -172,12 +172,13 @@ func (g *Graph) Missing(digest string) []string {
 	return slices.Compact(missing)
 }
 
-// DeletionOrder orders the digests of set (those mapped to true) so that each comes before every
-// digest of the set it points at: an index before its entries, a referrer
-// before its subject. Deleting in this order never leaves a surviving version
-// pointing at a deleted one, even if the run stops half way. Ties are broken
-// by digest. A version pointing at itself (a hostile "sha256-<own hex>" tag)
-// is not a cycle: it places no constraint on the order.
+// DeletionOrder orders the digests of set (those mapped to true) so that
+// each comes before every digest of the set it points at: an index before
+// its entries, a referrer before its subject. Deleting in this order never
+// leaves a surviving version pointing at a deleted one, even if the run
+// stops half way. Ties are broken by digest. A version pointing at itself (a
+// hostile "sha256-<own hex>" tag) is not a cycle: it places no constraint on
+// the order.
 func (g *Graph) DeletionOrder(set map[string]bool) ([]string, error) {
 	var members []string
 	for d, in := range set {
@@ -269,11 +270,12 @@ func (g *Graph) findCycle(members []string, pending map[string]int) []string {
 // Reachable returns the versions that must be kept to keep roots intact: a
 // kept index keeps its entries, a kept manifest keeps its referrers (the
 // signatures, attestations and fallback indexes pointing at it), and a kept
-// referrer keeps its subject (a tagged SBOM is not left describing nothing). Each value
-// is the edge through which the version was first reached, breadth first,
-// with roots and neighbours taken in digest order; it is the zero Edge for
-// roots. For an entry the edge's From is the index; for a referrer the edge's
-// From is the referrer itself and To is the manifest that kept it.
+// referrer keeps its subject (a tagged SBOM is not left describing
+// nothing). Each value is the edge through which the version was first
+// reached, breadth first, with roots and neighbours taken in digest order;
+// it is the zero Edge for roots. For an entry the edge's From is the index;
+// for a referrer the edge's From is the referrer itself and To is the
+// manifest that kept it.
 //
 // Only versions of the package are returned: missing entries and missing
 // roots have nothing to keep (see Missing).

@@ -79,6 +79,10 @@ func Parse(digest string, raw []byte) (*Manifest, error) {
 	return m, nil
 }
 
+// parse is Parse once the bytes are known to be the digest's. It is longer
+// than most functions on purpose: its checks read top to bottom in the order
+// they must run (schema version before media type, media type before the
+// shape that type allows), and split up they would hide that order.
 func parse(digest string, raw []byte) (*Manifest, error) {
 	var r rawManifest
 	if err := json.Unmarshal(raw, &r); err != nil {

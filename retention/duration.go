@@ -1,6 +1,7 @@
 package retention
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"strings"
@@ -8,27 +9,31 @@ import (
 	"unicode/utf8"
 )
 
-// Names are prefixed because other files share this package.
 const (
-	durDay   = 24 * time.Hour
-	durMonth = 30 * durDay  // calendar months vary; a fixed 30 days keeps "older than" predictable
-	durYear  = 365 * durDay // likewise, leap days are ignored
+	day   = 24 * time.Hour
+	month = 30 * day  // calendar months vary; a fixed 30 days keeps "older than" predictable
+	year  = 365 * day // likewise, leap days are ignored
 )
 
-// durUnits maps every accepted spelling to its length. The compact forms
+// units maps every accepted spelling to its length. The compact forms
 // (3d, 6mo) are what Go users expect; the words (5 days, 1 hour) are what
 // dataaxiom/ghcr-cleanup-action users already have in their workflows.
-var durUnits = map[string]time.Duration{
+var units = map[string]time.Duration{
 	"s": time.Second, "sec": time.Second, "secs": time.Second, "second": time.Second, "seconds": time.Second,
 	"m": time.Minute, "min": time.Minute, "mins": time.Minute, "minute": time.Minute, "minutes": time.Minute,
 	"h": time.Hour, "hr": time.Hour, "hrs": time.Hour, "hour": time.Hour, "hours": time.Hour,
-	"d": durDay, "day": durDay, "days": durDay,
-	"w": 7 * durDay, "week": 7 * durDay, "weeks": 7 * durDay,
-	"mo": durMonth, "month": durMonth, "months": durMonth,
-	"y": durYear, "yr": durYear, "yrs": durYear, "year": durYear, "years": durYear,
+	"d": day, "day": day, "days": day,
+	"w": 7 * day, "week": 7 * day, "weeks": 7 * day,
+	"mo": month, "month": month, "months": month,
+	"y": year, "yr": year, "yrs": year, "year": year, "years": year,
 }
 
-const durUnitHint = "(use s, m, h, d, w, mo, y)"
+const unitHint = "(use s, m, h, d, w, mo, y)"
+
+var (
+	errTooLong    = errors.New("too long (the maximum is about 290 years)")
+	errFractional = errors.New("fractional numbers are not supported (combine units instead, e.g. 1d12h)")
+)
 
 // ParseDuration parses the older-than input: one or more "<number><unit>"
 // terms, optionally separated by spaces or commas, e.g. "3d", "1w2d",
@@ -39,91 +44,94 @@ const durUnitHint = "(use s, m, h, d, w, mo, y)"
 //
 // Errors quote the input but do not name the option; the caller adds that.
 func ParseDuration(s string) (time.Duration, error) {
-	fail := func(format string, args ...any) (time.Duration, error) {
-		return 0, fmt.Errorf("invalid duration %q: "+format, append([]any{s}, args...)...)
-	}
-
 	var total time.Duration
 	terms := 0
-	i := 0
-	for {
-		// Separators: whitespace and commas, in any amount.
-		for i < len(s) && (durIsSpace(s[i]) || s[i] == ',') {
-			i++
+	for i := skipSeparators(s, 0); i < len(s); i = skipSeparators(s, i) {
+		term, next, err := scanTerm(s, i)
+		if err == nil && total > math.MaxInt64-term {
+			err = errTooLong
 		}
-		if i == len(s) {
-			break
-		}
-
-		switch c := s[i]; {
-		case c == '-':
-			return fail("negative durations are not allowed")
-		case c == '.':
-			return fail("fractional numbers are not supported (combine units instead, e.g. 1d12h)")
-		case durIsLetter(c):
-			j := i
-			for j < len(s) && durIsLetter(s[j]) {
-				j++
-			}
-			return fail("unit %q has no number before it", s[i:j])
-		case !durIsDigit(c):
-			r, _ := utf8.DecodeRuneInString(s[i:])
-			return fail("unexpected character %q", r)
-		}
-
-		// Number. Accumulate by hand so overflow is detected, not wrapped.
-		start := i
-		var n int64
-		for i < len(s) && durIsDigit(s[i]) {
-			d := int64(s[i] - '0')
-			if n > (math.MaxInt64-d)/10 {
-				return fail("too long (the maximum is about 290 years)")
-			}
-			n = n*10 + d
-			i++
-		}
-		num := s[start:i]
-		if i < len(s) && (s[i] == '.' || s[i] == ',') && i+1 < len(s) && durIsDigit(s[i+1]) {
-			// "1.5d" or "1,5d": reject explicitly instead of reporting a
-			// confusing missing unit after "1".
-			return fail("fractional numbers are not supported (combine units instead, e.g. 1d12h)")
-		}
-
-		// Unit, possibly after spaces ("5 days").
-		for i < len(s) && durIsSpace(s[i]) {
-			i++
-		}
-		ustart := i
-		for i < len(s) && durIsLetter(s[i]) {
-			i++
-		}
-		if ustart == i {
-			return fail("number %s needs a unit %s", num, durUnitHint)
-		}
-		name := strings.ToLower(s[ustart:i])
-		unit, ok := durUnits[name]
-		if !ok {
-			return fail("unknown unit %q %s", s[ustart:i], durUnitHint)
-		}
-
-		if n > int64(math.MaxInt64/unit) {
-			return fail("too long (the maximum is about 290 years)")
-		}
-		term := time.Duration(n) * unit
-		if total > math.MaxInt64-term {
-			return fail("too long (the maximum is about 290 years)")
+		if err != nil {
+			return 0, fmt.Errorf("invalid duration %q: %v", s, err)
 		}
 		total += term
 		terms++
+		i = next
 	}
 	if terms == 0 {
-		return fail("empty, expected e.g. 30d or 2 weeks")
+		return 0, fmt.Errorf("invalid duration %q: empty, expected e.g. 30d or 2 weeks", s)
 	}
 	return total, nil
 }
 
+// skipSeparators skips whitespace and commas, in any amount.
+func skipSeparators(s string, i int) int {
+	for i < len(s) && (isSpace(s[i]) || s[i] == ',') {
+		i++
+	}
+	return i
+}
+
+// scanTerm scans the term "<number><unit>" that starts at s[i] and returns
+// its length and the index after it.
+func scanTerm(s string, i int) (time.Duration, int, error) {
+	switch c := s[i]; {
+	case c == '-':
+		return 0, 0, errors.New("negative durations are not allowed")
+	case c == '.':
+		return 0, 0, errFractional
+	case isLetter(c):
+		j := i
+		for j < len(s) && isLetter(s[j]) {
+			j++
+		}
+		return 0, 0, fmt.Errorf("unit %q has no number before it", s[i:j])
+	case !isDigit(c):
+		r, _ := utf8.DecodeRuneInString(s[i:])
+		return 0, 0, fmt.Errorf("unexpected character %q", r)
+	}
+
+	// Number. Accumulate by hand so overflow is detected, not wrapped.
+	start := i
+	var n int64
+	for i < len(s) && isDigit(s[i]) {
+		d := int64(s[i] - '0')
+		if n > (math.MaxInt64-d)/10 {
+			return 0, 0, errTooLong
+		}
+		n = n*10 + d
+		i++
+	}
+	num := s[start:i]
+	if i < len(s) && (s[i] == '.' || s[i] == ',') && i+1 < len(s) && isDigit(s[i+1]) {
+		// "1.5d" or "1,5d": reject explicitly instead of reporting a
+		// confusing missing unit after "1".
+		return 0, 0, errFractional
+	}
+
+	// Unit, possibly after spaces ("5 days").
+	for i < len(s) && isSpace(s[i]) {
+		i++
+	}
+	ustart := i
+	for i < len(s) && isLetter(s[i]) {
+		i++
+	}
+	if ustart == i {
+		return 0, 0, fmt.Errorf("number %s needs a unit %s", num, unitHint)
+	}
+	unit, ok := units[strings.ToLower(s[ustart:i])]
+	if !ok {
+		return 0, 0, fmt.Errorf("unknown unit %q %s", s[ustart:i], unitHint)
+	}
+	if n > int64(math.MaxInt64/unit) {
+		return 0, 0, errTooLong
+	}
+	return time.Duration(n) * unit, i, nil
+}
+
 // The scanner works on ASCII bytes: every valid duration is ASCII, and any
 // other byte falls through to the "unexpected character" error.
-func durIsSpace(c byte) bool  { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
-func durIsDigit(c byte) bool  { return '0' <= c && c <= '9' }
-func durIsLetter(c byte) bool { return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' }
+func isSpace(c byte) bool  { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
+func isDigit(c byte) bool  { return '0' <= c && c <= '9' }
+func isLetter(c byte) bool { return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' }

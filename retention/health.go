@@ -24,6 +24,7 @@ type Orphan struct {
 	Subject string        `json:"subject"`
 }
 
+// Describe says what is orphaned, for the log and the summary.
 func (o Orphan) Describe() string {
 	return fmt.Sprintf("orphaned %s %s: its subject %s is not in the package", o.Kind, ShortDigest(o.Digest), ShortDigest(o.Subject))
 }
