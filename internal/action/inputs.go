@@ -74,40 +74,78 @@ func parseInputs(a *githubactions.Action, defaults map[string]string) (config, e
 		given[n] = strings.TrimSpace(a.GetInput(n))
 		in[n] = cmp.Or(given[n], defaults[n])
 	}
-	var errs []string
-	fail := func(input string, err error) {
-		if err != nil {
-			errs = append(errs, input+": "+err.Error())
-		}
-	}
-	// dataaxiom/ghcr-cleanup-action's other names for the same inputs, so a
-	// workflow switches by changing uses: alone.
-	for alias, name := range inputAliases {
-		if in[alias] == "" {
-			continue
-		}
-		if in[name] != "" && in[name] != in[alias] {
-			fail(alias, fmt.Errorf("is another name for %s; give one of them", name))
-		}
-		in[name], in[alias] = in[alias], ""
-		given[name], given[alias] = given[alias], ""
-	}
+	var errs inputErrors
+	foldAliases(given, in, &errs)
 	if v := in["log-level"]; v != "" && !slices.Contains([]string{"error", "warn", "info", "debug"}, v) {
-		fail("log-level", fmt.Errorf("%q is not one of error, warn, info, debug", v))
+		errs.add("log-level", fmt.Errorf("%q is not one of error, warn, info, debug", v))
 	}
-	cfg := config{token: in["token"], owner: in["owner"], inputs: map[string]string{}}
+	cfg := config{token: in["token"], inputs: map[string]string{}}
 	for n, v := range given {
 		if n != "token" && v != "" {
 			cfg.inputs[n] = v
 		}
 	}
 	ctx, err := a.Context()
-	fail("context", err)
+	errs.add("context", err)
+	parseTarget(in, ctx, &cfg, &errs)
+	parseRunInputs(in, &cfg, &errs)
+	if path := in["apply-plan"]; path != "" {
+		errs = append(errs, readApplyPlan(path, in, defaults, &cfg)...)
+	}
+	policy, perrs := parsePolicy(in)
+	cfg.policy = policy
+	errs = append(errs, perrs...)
+	if in["restore-from"] != "" {
+		if in["apply-plan"] != "" {
+			errs.add("restore-from", fmt.Errorf("cannot be combined with apply-plan"))
+		}
+		cfg.restore, err = parseRestore(in["restore-from"], cfg.packages, cfg.owner)
+		errs.add("restore-from", err)
+	}
+	cfg.registryURL = in["registry-url"]
+	cfg.apiURL = in["github-api-url"]
+	if cfg.apiURL == "" && ctx != nil {
+		cfg.apiURL = ctx.APIURL
+	}
+	cfg.apiURL = cmp.Or(cfg.apiURL, "https://api.github.com")
+	if len(errs) > 0 {
+		return config{}, fmt.Errorf("invalid input:\n  %s", strings.Join(dedupe(errs), "\n  "))
+	}
+	return cfg, nil
+}
+
+// inputErrors collects every input error of a run, each naming its input.
+type inputErrors []string
+
+func (e *inputErrors) add(input string, err error) {
+	if err != nil {
+		*e = append(*e, input+": "+err.Error())
+	}
+}
+
+// foldAliases takes dataaxiom/ghcr-cleanup-action's other names for the
+// same inputs, so a workflow switches by changing uses: alone.
+func foldAliases(given, in map[string]string, errs *inputErrors) {
+	for alias, name := range inputAliases {
+		if in[alias] == "" {
+			continue
+		}
+		if in[name] != "" && in[name] != in[alias] {
+			errs.add(alias, fmt.Errorf("is another name for %s; give one of them", name))
+		}
+		in[name], in[alias] = in[alias], ""
+		given[name], given[alias] = given[alias], ""
+	}
+}
+
+// parseTarget reads whose packages, and which, the run is about.
+func parseTarget(in map[string]string, ctx *githubactions.GitHubContext, cfg *config, errs *inputErrors) {
+	cfg.owner = in["owner"]
 	if cfg.owner == "" && ctx != nil {
 		cfg.owner = ctx.RepositoryOwner
 	}
 	if cfg.owner == "" {
-		fail("owner", fmt.Errorf("is empty and GITHUB_REPOSITORY_OWNER is not set"))
+		errs.add("owner", fmt.Errorf("is empty and GITHUB_REPOSITORY_OWNER is not set"))
 	}
 	cfg.packages = splitList(in["packages"])
 	if len(cfg.packages) == 0 && in["repository"] != "" {
@@ -125,52 +163,26 @@ func parseInputs(a *githubactions.Action, defaults map[string]string) (config, e
 	// use-regex, where, as in dataaxiom, it makes packages regexes.
 	cfg.packagesRegex = expand.parse("expand-packages", in["expand-packages"]) &&
 		expand.parse("use-regex", in["use-regex"])
-	errs = append(errs, expand.errs...)
+	*errs = append(*errs, expand.errs...)
 	if len(cfg.packages) == 0 {
-		fail("packages", fmt.Errorf("is empty and GITHUB_REPOSITORY is not set"))
+		errs.add("packages", fmt.Errorf("is empty and GITHUB_REPOSITORY is not set"))
 	}
+}
 
+// parseRunInputs reads how the run goes, as opposed to what it decides.
+func parseRunInputs(in map[string]string, cfg *config, errs *inputErrors) {
 	var b bools
 	cfg.dryRun = b.parse("dry-run", in["dry-run"])
 	cfg.validate = b.parse("validate", in["validate"])
 	cfg.failOnBroken = b.parse("fail-on-broken", in["fail-on-broken"])
 	cfg.validate = cfg.validate || cfg.failOnBroken // failing on what was never checked would be silent
-	errs = append(errs, b.errs...)
-
+	*errs = append(*errs, b.errs...)
 	if in["max-deletions"] != "" {
 		n, err := parseCount(in["max-deletions"])
-		fail("max-deletions", err)
+		errs.add("max-deletions", err)
 		cfg.maxDeletions = max(n, 0)
 	}
-
 	cfg.cacheDir = in["cache-dir"]
-
-	if path := in["apply-plan"]; path != "" {
-		errs = append(errs, readApplyPlan(path, in, defaults, &cfg)...)
-	}
-	policy, perrs := parsePolicy(in)
-	cfg.policy = policy
-	errs = append(errs, perrs...)
-	if in["restore-from"] != "" {
-		if in["apply-plan"] != "" {
-			fail("restore-from", fmt.Errorf("cannot be combined with apply-plan"))
-		}
-		cfg.restore, err = parseRestore(in["restore-from"], cfg.packages, cfg.owner)
-		fail("restore-from", err)
-	}
-
-	cfg.registryURL = in["registry-url"]
-	cfg.apiURL = in["github-api-url"]
-	if cfg.apiURL == "" && ctx != nil {
-		cfg.apiURL = ctx.APIURL
-	}
-	if cfg.apiURL == "" {
-		cfg.apiURL = "https://api.github.com"
-	}
-	if len(errs) > 0 {
-		return config{}, fmt.Errorf("invalid input:\n  %s", strings.Join(dedupe(errs), "\n  "))
-	}
-	return cfg, nil
 }
 
 // parsePolicy turns the rule inputs into a Policy, collecting every error.

@@ -90,23 +90,6 @@ func TestParseInputsPackagesList(t *testing.T) {
 	}
 }
 
-// A Docker action sees the workspace but not the runner's RUNNER_TEMP: the
-// plan file goes into the workspace, named relative to it for
-// upload-artifact.
-func TestPlanFileGoesIntoTheWorkspace(t *testing.T) {
-	ws := t.TempDir()
-	env := map[string]string{"GITHUB_WORKSPACE": ws, "RUNNER_TEMP": "/home/runner/work/_temp"}
-	a := githubactions.New(githubactions.WithGetenv(func(k string) string { return env[k] }))
-	path, shown := planFilePath(a)
-	if path != ws+"/ghcr-prune-plan.json" || shown != "ghcr-prune-plan.json" {
-		t.Errorf("plan file at %q shown as %q", path, shown)
-	}
-	env = map[string]string{"RUNNER_TEMP": ws}
-	if path, shown := planFilePath(a); path != ws+"/ghcr-prune-plan.json" || shown != path {
-		t.Errorf("outside a workspace: plan file at %q shown as %q", path, shown)
-	}
-}
-
 // dataaxiom/ghcr-cleanup-action workflows switch by changing uses: alone.
 func TestParseInputsDataaxiomNames(t *testing.T) {
 	cfg, err := parseWith(map[string]string{"INPUT_PACKAGE": "img", "INPUT_TAGS": "pr-*", "INPUT_EXPAND-PACKAGES": "true", "INPUT_LOG-LEVEL": "debug"})
