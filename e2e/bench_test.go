@@ -15,17 +15,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/google/go-containerregistry/pkg/authn"
-	"github.com/google/go-containerregistry/pkg/name"
-	"github.com/google/go-containerregistry/pkg/v1/remote"
-	"github.com/google/go-containerregistry/pkg/v1/types"
-
 	"github.com/ghcr-prune/ghcr-prune/internal/action"
 	"github.com/ghcr-prune/ghcr-prune/internal/fakeghcr"
 	"github.com/ghcr-prune/ghcr-prune/prune"
 )
 
-// The scenario of issue 3's benchmark: 2,000 buildx multi-arch images (an
+// The benchmark's scenario: 2,000 buildx multi-arch images (an
 // index, two platform images and two attestation manifests each) =
 // 10,000 versions, served by the fake with 20 ms per request.
 const (
@@ -34,9 +29,9 @@ const (
 	benchOwner   = "bench-org"
 	benchPkg     = "app"
 
-	// benchListConcurrency mirrors the unexported literal in
-	// internal/ghcr/client.go (listVersions: sem := make(chan struct{}, 4)):
-	// after the first page, the rest of the listing is read 4 pages at once.
+	// benchListConcurrency mirrors internal/ghcr's unexported
+	// listConcurrency: after the first page, the rest of the listing is read
+	// 4 pages at once.
 	benchListConcurrency = 4
 	// benchPerPage mirrors internal/ghcr's perPage: versions per listing page.
 	benchPerPage = 100
@@ -90,44 +85,19 @@ func benchServer(b *testing.B) (*fakeghcr.Server, int) {
 	return benchFake.srv, benchFake.versions
 }
 
-// seedTransport marks requests the way fakeghcr's Pusher does (its
-// unexported seedHeader), so that seeding skips the injected latency and the
-// statistics.
-type seedTransport struct{ next http.RoundTripper }
-
-func (t seedTransport) RoundTrip(r *http.Request) (*http.Response, error) {
-	r = r.Clone(r.Context())
-	r.Header.Set("X-Fakeghcr-Seed", "1")
-	return t.next.RoundTrip(r)
-}
-
-// rawManifest is a manifest PUT as bytes.
-type rawManifest struct {
-	raw []byte
-	mt  string
-}
-
-func (m rawManifest) RawManifest() ([]byte, error)        { return m.raw, nil }
-func (m rawManifest) MediaType() (types.MediaType, error) { return types.MediaType(m.mt), nil }
-
 // seedMultiArch pushes n buildx-style multi-arch images into
 // benchOwner/benchPkg by PUTting their manifests directly: the fake checks
 // that an index's children exist, but never an image's config or layers, so
 // no blob is uploaded (fakeghcr's Pusher.MultiArch would upload ~10 blobs an
 // image). Image i is i*12h old; children are as old as their index.
 func seedMultiArch(srv *fakeghcr.Server, n int) (int, error) {
-	repo, err := name.NewRepository(srv.Registry()+"/"+benchOwner+"/"+benchPkg, name.Insecure)
-	if err != nil {
-		return 0, err
+	put := func(ref string, m benchManifest) error {
+		_, status, err := srv.PutManifest(benchOwner, benchPkg, ref, m.mediaType, m.raw)
+		if err == nil && status != http.StatusCreated {
+			err = fmt.Errorf("PUT manifest %s: HTTP %d", ref, status)
+		}
+		return err
 	}
-	tr := http.DefaultTransport.(*http.Transport).Clone()
-	tr.MaxIdleConnsPerHost = 16
-	pusher, err := remote.NewPusher(remote.WithTransport(seedTransport{tr}), remote.WithAuth(&authn.Basic{Username: "x", Password: testToken}))
-	if err != nil {
-		return 0, err
-	}
-	ctx := context.Background()
-	put := func(ref name.Reference, m rawManifest) error { return pusher.Put(ctx, ref, m) }
 
 	type pushed struct {
 		digests []string
@@ -145,14 +115,14 @@ func seedMultiArch(srv *fakeghcr.Server, n int) (int, error) {
 			img := buildxImage(i)
 			var ds []string
 			for _, c := range img.children {
-				if err := put(repo.Digest(c.digest), c.m); err != nil {
+				if err := put(c.digest, c); err != nil {
 					results[i].err = err
 					return
 				}
 				ds = append(ds, c.digest)
 			}
 			for _, tag := range img.tags {
-				if err := put(repo.Tag(tag), img.index.m); err != nil {
+				if err := put(tag, img.index); err != nil {
 					results[i].err = err
 					return
 				}
@@ -177,9 +147,11 @@ func seedMultiArch(srv *fakeghcr.Server, n int) (int, error) {
 	return total, nil
 }
 
+// benchManifest is a manifest PUT as bytes.
 type benchManifest struct {
-	digest string
-	m      rawManifest
+	digest    string
+	raw       []byte
+	mediaType string
 }
 
 type benchImage struct {
@@ -189,10 +161,8 @@ type benchImage struct {
 }
 
 const (
-	ociManifestType = "application/vnd.oci.image.manifest.v1+json"
-	ociIndexType    = "application/vnd.oci.image.index.v1+json"
-	ociConfigType   = "application/vnd.oci.image.config.v1+json"
-	ociLayerType    = "application/vnd.oci.image.layer.v1.tar+gzip"
+	ociConfigType = "application/vnd.oci.image.config.v1+json"
+	ociLayerType  = "application/vnd.oci.image.layer.v1.tar+gzip"
 )
 
 type benchDesc struct {
@@ -221,7 +191,7 @@ func manifestOf(doc benchDoc) benchManifest {
 	if err != nil {
 		panic(err)
 	}
-	return benchManifest{digest: fmt.Sprintf("sha256:%x", sha256.Sum256(raw)), m: rawManifest{raw: raw, mt: doc.MediaType}}
+	return benchManifest{digest: digestOf(raw), raw: raw, mediaType: doc.MediaType}
 }
 
 // buildxImage is what `docker buildx build --platform linux/amd64,linux/arm64
@@ -258,12 +228,12 @@ func buildxImage(i int) benchImage {
 		})
 		img.children = append(img.children, plat)
 		attests = append(attests, benchDesc{
-			MediaType: ociManifestType, Digest: att.digest, Size: int64(len(att.m.raw)),
+			MediaType: ociManifestType, Digest: att.digest, Size: int64(len(att.raw)),
 			Platform:    map[string]string{"architecture": "unknown", "os": "unknown"},
 			Annotations: map[string]string{"vnd.docker.reference.digest": plat.digest, "vnd.docker.reference.type": "attestation-manifest"},
 		})
 		platforms = append(platforms, benchDesc{
-			MediaType: ociManifestType, Digest: plat.digest, Size: int64(len(plat.m.raw)),
+			MediaType: ociManifestType, Digest: plat.digest, Size: int64(len(plat.raw)),
 			Platform: map[string]string{"architecture": arch, "os": "linux"},
 		})
 		attManifests = append(attManifests, att)
@@ -362,7 +332,7 @@ func coldBound(versions, manifestGets int) (time.Duration, int) {
 }
 
 // BenchmarkPlanColdWarm plans a 10,000-version package twice with the same
-// cache-dir: cold (empty cache), then warm. Targets (issue 3): cold within
+// cache-dir: cold (empty cache), then warm. Targets: cold within
 // 1.25x of the bound its requests imply; warm makes no manifest GET and only
 // the listing's requests. Timings are reported, never asserted.
 func BenchmarkPlanColdWarm(b *testing.B) {

@@ -16,10 +16,11 @@ import (
 
 // End-to-end tests of the reference graph: shared children, nested indexes,
 // tagged children, cosign and OCI 1.1 referrers, broken images, GitHub's
-// refusals and the deletion order, each against the fake GHCR through main.go.
+// refusals and the deletion order, each against the fake GHCR as a runner
+// runs the action.
 
-// grTagged is the digest of the active version carrying tag.
-func grTagged(e *e2e, tag string) string {
+// taggedDigest is the digest of the active version carrying tag.
+func taggedDigest(e *e2e, tag string) string {
 	e.t.Helper()
 	for _, v := range e.srv.Versions(e.owner, e.pkg) {
 		if !v.Deleted && slices.Contains(v.Tags, tag) {
@@ -30,19 +31,18 @@ func grTagged(e *e2e, tag string) string {
 	return ""
 }
 
-// grFallback is the referrers fallback index go-containerregistry keeps
+// fallbackIndex is the referrers fallback index go-containerregistry keeps
 // under the tag "sha256-<hex>" of subject.
-func grFallback(e *e2e, subject string) string {
+func fallbackIndex(e *e2e, subject string) string {
 	e.t.Helper()
-	return grTagged(e, strings.Replace(subject, ":", "-", 1))
+	return taggedDigest(e, strings.Replace(subject, ":", "-", 1))
 }
 
-// grDeleted is the number of versions the outputs say were deleted.
-func grDeleted(e *e2e, r runResult, want int) {
+// expectDeletedCount checks the number of versions the outputs say were
+// deleted.
+func expectDeletedCount(e *e2e, r runResult, want int) {
 	e.t.Helper()
-	if got := r.outputs["deleted-count"]; got != strconv.Itoa(want) {
-		e.t.Errorf("deleted-count = %q, want %d", got, want)
-	}
+	expectOutput(e.t, r, "deleted-count", strconv.Itoa(want))
 }
 
 func TestE2EGraphSharedChildren(t *testing.T) {
@@ -61,7 +61,7 @@ func TestE2EGraphSharedChildren(t *testing.T) {
 		e.ok(r)
 		e.expectRemaining(idxA, ch[0], ch[1])
 		e.expectPullable()
-		grDeleted(e, r, 2)
+		expectDeletedCount(e, r, 2)
 	})
 	t.Run("both untagged and old", func(t *testing.T) {
 		t.Parallel()
@@ -77,7 +77,7 @@ func TestE2EGraphSharedChildren(t *testing.T) {
 		e.ok(r)
 		e.expectRemaining(keep)
 		e.expectPullable()
-		grDeleted(e, r, 5)
+		expectDeletedCount(e, r, 5)
 	})
 	t.Run("one untagged index still young", func(t *testing.T) {
 		t.Parallel()
@@ -115,7 +115,7 @@ func TestE2EGraphNestedIndex(t *testing.T) {
 		e.ok(r)
 		e.expectRemaining(all...)
 		e.expectPullable()
-		grDeleted(e, r, 0)
+		expectDeletedCount(e, r, 0)
 	})
 	t.Run("untagged old outer goes with everything under it", func(t *testing.T) {
 		t.Parallel()
@@ -126,7 +126,7 @@ func TestE2EGraphNestedIndex(t *testing.T) {
 		e.ok(r)
 		e.expectRemaining(keep)
 		e.expectPullable()
-		grDeleted(e, r, len(all))
+		expectDeletedCount(e, r, len(all))
 		// The outer index goes first, its inner indexes before their children.
 		plan := r.report.Packages[0].Plan
 		if plan.Delete[0].Digest != outer {
@@ -146,7 +146,7 @@ func TestE2EGraphNestedIndex(t *testing.T) {
 		e.ok(r)
 		e.expectRemaining(append([]string{inner1}, ch1...)...)
 		e.expectPullable()
-		grDeleted(e, r, 2+len(ch2))
+		expectDeletedCount(e, r, 2+len(ch2))
 	})
 	t.Run("inner index shared with a tagged outer is kept", func(t *testing.T) {
 		t.Parallel()
@@ -177,7 +177,7 @@ func TestE2EGraphTaggedPlatformChild(t *testing.T) {
 	// ch[0] keeps its own tag; the other platform and both attestations go.
 	e.expectRemaining(ch[0])
 	e.expectPullable()
-	grDeleted(e, r, 4)
+	expectDeletedCount(e, r, 4)
 }
 
 func TestE2EGraphCosign(t *testing.T) {
@@ -208,7 +208,7 @@ func TestE2EGraphCosign(t *testing.T) {
 	want := []string{img, sig, att, idx, platSig, idxSig}
 	e.expectRemaining(append(want, ch...)...)
 	e.expectPullable()
-	grDeleted(e, r, 7)
+	expectDeletedCount(e, r, 7)
 
 	// A referrer is deleted before its subject.
 	pos := map[string]int{}
@@ -234,7 +234,7 @@ func TestE2EGraphSigstoreBundleReferrer(t *testing.T) {
 			keep := e.must(e.push.Image("keep"))
 			idx, ch := e.multiArch(tc.tag, twoPlatforms, true)
 			bundle := e.must(e.push.Referrer(idx, fakeghcr.SigstoreBundle))
-			fallback := grFallback(e, idx)
+			fallback := fallbackIndex(e, idx)
 			if fallback == bundle {
 				t.Fatal("the fallback index is the bundle itself")
 			}
@@ -245,10 +245,10 @@ func TestE2EGraphSigstoreBundleReferrer(t *testing.T) {
 			e.ok(r)
 			if tc.tag != "" {
 				e.expectRemaining(append([]string{keep, idx, bundle, fallback}, ch...)...)
-				grDeleted(e, r, 0)
+				expectDeletedCount(e, r, 0)
 			} else {
 				e.expectRemaining(keep)
-				grDeleted(e, r, 3+len(ch))
+				expectDeletedCount(e, r, 3+len(ch))
 			}
 			e.expectPullable()
 		})
@@ -271,9 +271,9 @@ func TestE2EGraphSecondReferrerLeavesOldFallback(t *testing.T) {
 			keep := e.must(e.push.Image("keep"))
 			idx, ch := e.multiArch(tc.tag, twoPlatforms, true)
 			bundle := e.must(e.push.Referrer(idx, fakeghcr.SigstoreBundle))
-			oldFallback := grFallback(e, idx)
+			oldFallback := fallbackIndex(e, idx)
 			sbom := e.must(e.push.Referrer(idx, "application/spdx+json"))
-			fallback := grFallback(e, idx)
+			fallback := fallbackIndex(e, idx)
 			if fallback == oldFallback {
 				t.Fatal("the second referrer did not move the fallback tag")
 			}
@@ -287,10 +287,10 @@ func TestE2EGraphSecondReferrerLeavesOldFallback(t *testing.T) {
 			e.ok(r)
 			if tc.tag != "" {
 				e.expectRemaining(append([]string{keep, idx, bundle, sbom, fallback}, ch...)...)
-				grDeleted(e, r, 1)
+				expectDeletedCount(e, r, 1)
 			} else {
 				e.expectRemaining(keep)
-				grDeleted(e, r, 5+len(ch))
+				expectDeletedCount(e, r, 5+len(ch))
 			}
 			e.expectPullable()
 		})
@@ -305,7 +305,7 @@ func TestE2EGraphUntaggedSubjectReferrer(t *testing.T) {
 		e := newE2E(t, "acme", "app", true)
 		img := e.must(e.push.Image("v1"))
 		ref := e.must(e.push.Referrer(img, sbom))
-		fallback := grFallback(e, img)
+		fallback := fallbackIndex(e, img)
 		if v := e.version(ref); len(v.Tags) != 0 {
 			t.Errorf("the referrer has tags %v, want none", v.Tags)
 		}
@@ -327,7 +327,7 @@ func TestE2EGraphUntaggedSubjectReferrer(t *testing.T) {
 			keep := e.must(e.push.Image("keep"))
 			idx, ch := e.multiArch(tc.tag, twoPlatforms, false)
 			ref := e.must(e.push.Referrer(idx, sbom))
-			e.restDelete(grFallback(e, idx))
+			e.restDelete(fallbackIndex(e, idx))
 			e.age(idx, 10*day)
 			e.age(ref, 10*day)
 			r := e.run(applied("older-than", "3d"))
@@ -401,7 +401,7 @@ func TestE2EGraphBrokenImages(t *testing.T) {
 		if !strings.Contains(r.summary, "ghost image") {
 			t.Errorf("summary does not mention the ghost image:\n%s", r.summary)
 		}
-		grDeleted(e, r, 1)
+		expectDeletedCount(e, r, 1)
 	})
 	t.Run("delete-partial-images", func(t *testing.T) {
 		t.Parallel()
@@ -410,7 +410,7 @@ func TestE2EGraphBrokenImages(t *testing.T) {
 		r := e.run(applied("delete-partial-images", "true"))
 		e.ok(r)
 		e.expectRemaining(f.keep, f.ghost, f.stray)
-		grDeleted(e, r, 1+len(f.partialLeft))
+		expectDeletedCount(e, r, 1+len(f.partialLeft))
 	})
 	t.Run("both switches and untagged", func(t *testing.T) {
 		t.Parallel()
@@ -436,7 +436,7 @@ func TestE2EGraphOrphanedReferrer(t *testing.T) {
 			// An OCI 1.1 referrer and its fallback index, orphaned too.
 			subject2 := e.must(e.push.Image(""))
 			bundle := e.must(e.push.Referrer(subject2, fakeghcr.SigstoreBundle))
-			fallback := grFallback(e, subject2)
+			fallback := fallbackIndex(e, subject2)
 			e.restDelete(subject)
 			e.restDelete(subject2)
 			e.age(sig, 10*day)
@@ -444,10 +444,10 @@ func TestE2EGraphOrphanedReferrer(t *testing.T) {
 			e.ok(r)
 			if on {
 				e.expectRemaining(keep, keptSig)
-				grDeleted(e, r, 3)
+				expectDeletedCount(e, r, 3)
 			} else {
 				e.expectRemaining(keep, keptSig, sig, bundle, fallback)
-				grDeleted(e, r, 0)
+				expectDeletedCount(e, r, 0)
 			}
 			e.expectPullable()
 		})
@@ -472,7 +472,7 @@ func TestE2EGraphRefusals(t *testing.T) {
 		if !strings.Contains(r.log, "::warning") {
 			t.Errorf("no warning logged:\n%s", r.log)
 		}
-		grDeleted(e, r, 0)
+		expectDeletedCount(e, r, 0)
 		res := r.report.Packages[0].Result
 		if res.Count(prune.Refused) != 1 || res.Count(prune.Skipped) != len(ch) {
 			t.Errorf("outcomes: %+v", res.Deletions)
@@ -500,7 +500,7 @@ func TestE2EGraphRefusals(t *testing.T) {
 		if !strings.Contains(r.summary, "Publicly visible package versions with more than 5000 downloads cannot be deleted") {
 			t.Errorf("summary does not report the refusal:\n%s", r.summary)
 		}
-		grDeleted(e, r, 2)
+		expectDeletedCount(e, r, 2)
 		res := r.report.Packages[0].Result
 		if res.Count(prune.Refused) != 1 || res.Count(prune.Skipped) != len(ch) {
 			t.Errorf("outcomes: %+v", res.Deletions)
@@ -581,7 +581,7 @@ func TestE2EGraphDeletionOrderFailure(t *testing.T) {
 	}
 	e.expectRemaining(want...)
 	e.expectPullable()
-	grDeleted(e, r, 2)
+	expectDeletedCount(e, r, 2)
 	if len(deletes) != 3 {
 		t.Errorf("DELETE requests for ids %v, want 3 (no retry of the 403, nothing after it)", deletes)
 	}
@@ -627,7 +627,7 @@ func TestE2EGraphHelm(t *testing.T) {
 	e.ok(r)
 	e.expectRemaining(chart)
 	e.expectPullable()
-	grDeleted(e, r, 1)
+	expectDeletedCount(e, r, 1)
 	if d := r.report.Packages[0].Plan.Delete; len(d) != 1 || !strings.Contains(string(d[0].Kind), "helm") {
 		t.Errorf("deletions %+v, want the old chart as a helm chart", d)
 	}
@@ -637,15 +637,15 @@ func TestE2EGraphHelm(t *testing.T) {
 // "sbom-latest") is a root. Its subject is untagged and old.
 //
 // A kept referrer keeps its subject, and so the subject's other referrers:
-// the subject and its fallback index stay and nothing is planned. (Once the
-// plan deleted the subject and Apply then refused to, on every run.)
+// the subject and its fallback index stay and nothing is planned: a plan
+// that deleted the subject would have Apply refuse it, on every run.
 func TestE2EGraphTaggedReferrerOfOldSubject(t *testing.T) {
 	t.Parallel()
 	e := newE2E(t, "acme", "app", true)
 	keep := e.must(e.push.Image("keep"))
 	subject := e.must(e.push.Image(""))
 	ref := e.must(e.push.Referrer(subject, "application/spdx+json"))
-	fallback := grFallback(e, subject)
+	fallback := fallbackIndex(e, subject)
 	e.tag(ref, "sbom-latest")
 	for _, d := range []string{subject, ref, fallback} {
 		e.age(d, 10*day)

@@ -1,12 +1,7 @@
 package e2e
 
 import (
-	"bytes"
-	"crypto/sha256"
-	"encoding/hex"
-	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"slices"
 	"strings"
@@ -22,82 +17,44 @@ import (
 // fake refuses the push, as a real registry would, the row says so and is
 // skipped: such data cannot reach a package.
 
-// hoPut PUTs body as a manifest under ref (a tag or a digest) with the given
-// Content-Type, authenticating through the fake's /token endpoint, and
-// returns the digest and the HTTP status.
-func hoPut(t *testing.T, e *e2e, ref, contentType string, body []byte) (string, int) {
+// putManifest PUTs body as a manifest under ref (a tag or a digest) with
+// the given Content-Type and returns the digest and the HTTP status.
+func putManifest(t *testing.T, e *e2e, ref, contentType string, body []byte) (string, int) {
 	t.Helper()
-	req, err := http.NewRequest(http.MethodGet, e.srv.URL()+"/token?scope=repository:"+e.owner+"/"+e.pkg+":push", nil)
+	d, status, err := e.srv.PutManifest(e.owner, e.pkg, ref, contentType, body)
 	if err != nil {
 		t.Fatal(err)
 	}
-	req.SetBasicAuth("x", testToken)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var tok struct {
-		Token string `json:"token"`
-	}
-	err = json.NewDecoder(resp.Body).Decode(&tok)
-	resp.Body.Close()
-	if err != nil || tok.Token == "" {
-		t.Fatalf("registry token: %v (%s)", err, resp.Status)
-	}
-	u := fmt.Sprintf("%s/v2/%s/%s/manifests/%s", e.srv.URL(), strings.ToLower(e.owner), e.pkg, ref)
-	req, err = http.NewRequest(http.MethodPut, u, bytes.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Authorization", "Bearer "+tok.Token)
-	if contentType != "" {
-		req.Header.Set("Content-Type", contentType)
-	}
-	resp, err = http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	io.Copy(io.Discard, resp.Body)
-	resp.Body.Close()
-	return hoDigest(body), resp.StatusCode
+	return d, status
 }
 
-func hoDigest(b []byte) string {
-	sum := sha256.Sum256(b)
-	return "sha256:" + hex.EncodeToString(sum[:])
-}
+const zeroDigest = "sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a"
 
-const (
-	hoOCIManifest = "application/vnd.oci.image.manifest.v1+json"
-	hoOCIIndex    = "application/vnd.oci.image.index.v1+json"
-	hoZeroDigest  = "sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a"
-)
-
-// hoImageManifest is a valid OCI image manifest; pad makes it unique (and
+// imageManifest is a valid OCI image manifest; pad makes it unique (and
 // as large as needed).
-func hoImageManifest(pad string) []byte {
+func imageManifest(pad string) []byte {
 	return fmt.Appendf(nil, `{"schemaVersion":2,"mediaType":%q,"config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":%q,"size":2},"layers":[],"annotations":{"pad":%q}}`,
-		hoOCIManifest, hoZeroDigest, pad)
+		ociManifestType, zeroDigest, pad)
 }
 
-// hoFixture is what every row starts from: a tagged image that stays, and an
-// old untagged image that delete-untagged would delete, the bait that shows a
-// wrong deletion when a package that cannot be read is pruned anyway.
-type hoFixture struct {
+// hostileFixture is what every row starts from: a tagged image that stays, and
+// an old untagged image that delete-untagged would delete, the bait that shows
+// a wrong deletion when a package that cannot be read is pruned anyway.
+type hostileFixture struct {
 	keep, bait string
 }
 
-// hoSetup is what a row's setup produced.
-type hoSetup struct {
+// hostileSetup is what a row's setup produced.
+type hostileSetup struct {
 	skip string // the fake refused the data: why
 	// deleted is what a correct run deletes when the package is readable.
 	deleted []string
 }
 
-type hoRow struct {
+type hostileRow struct {
 	name   string
 	inputs map[string]string
-	setup  func(t *testing.T, e *e2e, f hoFixture) hoSetup
+	setup  func(t *testing.T, e *e2e, f hostileFixture) hostileSetup
 	// wantErr, when set, is in the package's error: the package cannot be
 	// read and nothing may be deleted from it.
 	wantErr string
@@ -107,16 +64,16 @@ type hoRow struct {
 	bare bool
 }
 
-// hoRefused expects the fake to refuse a push and returns the skip reason.
-func hoRefused(t *testing.T, status int, why string) hoSetup {
+// refusedPush expects the fake to refuse a push and returns the skip reason.
+func refusedPush(t *testing.T, status int, why string) hostileSetup {
 	t.Helper()
 	if status < 400 {
 		t.Fatalf("the fake accepted %s (HTTP %d); the row must test the action instead of skipping", why, status)
 	}
-	return hoSetup{skip: fmt.Sprintf("the fake refuses %s (HTTP %d), as a real registry does: it cannot reach a package", why, status)}
+	return hostileSetup{skip: fmt.Sprintf("the fake refuses %s (HTTP %d), as a real registry does: it cannot reach a package", why, status)}
 }
 
-func hoAccepted(t *testing.T, status int, what string) {
+func expectAccepted(t *testing.T, status int, what string) {
 	t.Helper()
 	if status != http.StatusCreated {
 		t.Fatalf("pushing %s: HTTP %d", what, status)
@@ -126,110 +83,110 @@ func hoAccepted(t *testing.T, status int, what string) {
 func TestE2EHostileData(t *testing.T) {
 	t.Parallel()
 	untagged := applied("delete-untagged", "true")
-	rows := []hoRow{
+	rows := []hostileRow{
 		{
 			name: "malformed JSON",
-			setup: func(t *testing.T, e *e2e, f hoFixture) hoSetup {
-				_, st := hoPut(t, e, "broken", hoOCIManifest, []byte(`{"schemaVersion":2,"mediaType":`))
-				return hoRefused(t, st, "a body that is not JSON")
+			setup: func(t *testing.T, e *e2e, f hostileFixture) hostileSetup {
+				_, st := putManifest(t, e, "broken", ociManifestType, []byte(`{"schemaVersion":2,"mediaType":`))
+				return refusedPush(t, st, "a body that is not JSON")
 			},
 		},
 		{
 			name: "JSON null body",
-			setup: func(t *testing.T, e *e2e, f hoFixture) hoSetup {
-				_, st := hoPut(t, e, "null", hoOCIManifest, []byte(`null`))
-				hoAccepted(t, st, "null")
-				return hoSetup{}
+			setup: func(t *testing.T, e *e2e, f hostileFixture) hostileSetup {
+				_, st := putManifest(t, e, "null", ociManifestType, []byte(`null`))
+				expectAccepted(t, st, "null")
+				return hostileSetup{}
 			},
 			wantErr: "schemaVersion is 0, want 2",
 		},
 		{
 			name: "JSON of the wrong shape",
-			setup: func(t *testing.T, e *e2e, f hoFixture) hoSetup {
-				_, st := hoPut(t, e, "shape", hoOCIManifest, []byte(`{"schemaVersion":2,"mediaType":"`+hoOCIManifest+`","config":"sha256:abc","layers":{}}`))
-				hoAccepted(t, st, "a config that is a string")
-				return hoSetup{}
+			setup: func(t *testing.T, e *e2e, f hostileFixture) hostileSetup {
+				_, st := putManifest(t, e, "shape", ociManifestType, []byte(`{"schemaVersion":2,"mediaType":"`+ociManifestType+`","config":"sha256:abc","layers":{}}`))
+				expectAccepted(t, st, "a config that is a string")
+				return hostileSetup{}
 			},
 			wantErr: "invalid JSON",
 		},
 		{
 			name: "unknown media type",
-			setup: func(t *testing.T, e *e2e, f hoFixture) hoSetup {
+			setup: func(t *testing.T, e *e2e, f hostileFixture) hostileSetup {
 				mt := "application/vnd.example.thing.v1+json"
-				_, st := hoPut(t, e, "thing", mt, []byte(`{"schemaVersion":2,"mediaType":"`+mt+`","blobs":[]}`))
-				hoAccepted(t, st, "an unknown media type")
-				return hoSetup{}
+				_, st := putManifest(t, e, "thing", mt, []byte(`{"schemaVersion":2,"mediaType":"`+mt+`","blobs":[]}`))
+				expectAccepted(t, st, "an unknown media type")
+				return hostileSetup{}
 			},
 			wantErr: `unsupported mediaType "application/vnd.example.thing.v1+json"`,
 		},
 		{
 			name: "both an image and an index (CVE-2021-41190)",
-			setup: func(t *testing.T, e *e2e, f hoFixture) hoSetup {
+			setup: func(t *testing.T, e *e2e, f hostileFixture) hostileSetup {
 				body := fmt.Sprintf(`{"schemaVersion":2,"mediaType":%q,"config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":%q,"size":2},"layers":[],"manifests":[{"mediaType":%q,"digest":%q,"size":1}]}`,
-					hoOCIManifest, hoZeroDigest, hoOCIManifest, f.bait)
-				_, st := hoPut(t, e, "both", hoOCIManifest, []byte(body))
-				hoAccepted(t, st, "an ambiguous manifest")
-				return hoSetup{}
+					ociManifestType, zeroDigest, ociManifestType, f.bait)
+				_, st := putManifest(t, e, "both", ociManifestType, []byte(body))
+				expectAccepted(t, st, "an ambiguous manifest")
+				return hostileSetup{}
 			},
 			wantErr: "has manifests",
 		},
 		{
 			name: "Docker schema 1",
-			setup: func(t *testing.T, e *e2e, f hoFixture) hoSetup {
+			setup: func(t *testing.T, e *e2e, f hostileFixture) hostileSetup {
 				mt := "application/vnd.docker.distribution.manifest.v1+prettyjws"
-				body := `{"schemaVersion":1,"name":"acme/app","tag":"old","architecture":"amd64","fsLayers":[{"blobSum":"` + hoZeroDigest + `"}],"history":[{"v1Compatibility":"{}"}],"signatures":[]}`
-				_, st := hoPut(t, e, "old", mt, []byte(body))
-				hoAccepted(t, st, "a schema 1 manifest")
-				return hoSetup{}
+				body := `{"schemaVersion":1,"name":"acme/app","tag":"old","architecture":"amd64","fsLayers":[{"blobSum":"` + zeroDigest + `"}],"history":[{"v1Compatibility":"{}"}],"signatures":[]}`
+				_, st := putManifest(t, e, "old", mt, []byte(body))
+				expectAccepted(t, st, "a schema 1 manifest")
+				return hostileSetup{}
 			},
 			wantErr: "schema 1 manifests are not supported",
 		},
 		{
 			name: "manifest over 4 MiB",
-			setup: func(t *testing.T, e *e2e, f hoFixture) hoSetup {
-				_, st := hoPut(t, e, "huge", hoOCIManifest, hoImageManifest(strings.Repeat("x", 4<<20)))
-				return hoRefused(t, st, "a manifest over 4 MiB")
+			setup: func(t *testing.T, e *e2e, f hostileFixture) hostileSetup {
+				_, st := putManifest(t, e, "huge", ociManifestType, imageManifest(strings.Repeat("x", 4<<20)))
+				return refusedPush(t, st, "a manifest over 4 MiB")
 			},
 		},
 		{
 			name: "manifest of exactly 4 MiB",
-			setup: func(t *testing.T, e *e2e, f hoFixture) hoSetup {
-				body := hoImageManifest("")
-				body = hoImageManifest(strings.Repeat("x", 4<<20-len(body)))
+			setup: func(t *testing.T, e *e2e, f hostileFixture) hostileSetup {
+				body := imageManifest("")
+				body = imageManifest(strings.Repeat("x", 4<<20-len(body)))
 				if len(body) != 4<<20 {
 					t.Fatalf("%d bytes", len(body))
 				}
-				d, st := hoPut(t, e, hoDigest(body), hoOCIManifest, body) // by digest: untagged
-				hoAccepted(t, st, "a 4 MiB manifest")
+				d, st := putManifest(t, e, digestOf(body), ociManifestType, body) // by digest: untagged
+				expectAccepted(t, st, "a 4 MiB manifest")
 				e.age(d, 30*24*time.Hour)
-				return hoSetup{deleted: []string{f.bait, d}}
+				return hostileSetup{deleted: []string{f.bait, d}}
 			},
 		},
 		{
 			name: "index with a child missing from the package",
-			setup: func(t *testing.T, e *e2e, f hoFixture) hoSetup {
+			setup: func(t *testing.T, e *e2e, f hostileFixture) hostileSetup {
 				idx, children := e.multiArch("multi", twoPlatforms, false)
 				e.restDelete(children[1])
 				e.age(idx, 30*24*time.Hour)
-				return hoSetup{deleted: []string{f.bait}}
+				return hostileSetup{deleted: []string{f.bait}}
 			},
 			wantLog: "partial image",
 		},
 		{
 			name:   "index whose every child is missing, delete-ghost-images",
 			inputs: applied("delete-untagged", "true", "delete-ghost-images", "true"),
-			setup: func(t *testing.T, e *e2e, f hoFixture) hoSetup {
+			setup: func(t *testing.T, e *e2e, f hostileFixture) hostileSetup {
 				idx, children := e.multiArch("ghost", []string{"linux/amd64"}, false)
 				e.restDelete(children[0])
-				return hoSetup{deleted: []string{f.bait, idx}}
+				return hostileSetup{deleted: []string{f.bait, idx}}
 			},
 			wantLog: "ghost image",
 		},
 		{
 			name: "index with a sha512 child",
-			setup: func(t *testing.T, e *e2e, f hoFixture) hoSetup {
-				_, st := hoPut(t, e, "sha512", hoOCIIndex, hoIndex("sha512:"+strings.Repeat("ab", 64)))
-				return hoRefused(t, st, "an index whose child is not in the package (every sha512 digest is)")
+			setup: func(t *testing.T, e *e2e, f hostileFixture) hostileSetup {
+				_, st := putManifest(t, e, "sha512", ociIndexType, indexOver("sha512:"+strings.Repeat("ab", 64)))
+				return refusedPush(t, st, "an index whose child is not in the package (every sha512 digest is)")
 			},
 		},
 		{
@@ -237,43 +194,43 @@ func TestE2EHostileData(t *testing.T) {
 			// Content-Type says index; GHCR's own check is unknown. The
 			// action must not trust the Content-Type either way.
 			name: "index with a sha512 child, pushed under another Content-Type",
-			setup: func(t *testing.T, e *e2e, f hoFixture) hoSetup {
-				_, st := hoPut(t, e, "sha512", "application/octet-stream", hoIndex("sha512:"+strings.Repeat("ab", 64)))
-				hoAccepted(t, st, "an index with a sha512 child")
-				return hoSetup{}
+			setup: func(t *testing.T, e *e2e, f hostileFixture) hostileSetup {
+				_, st := putManifest(t, e, "sha512", "application/octet-stream", indexOver("sha512:"+strings.Repeat("ab", 64)))
+				expectAccepted(t, st, "an index with a sha512 child")
+				return hostileSetup{}
 			},
 			wantErr: `unsupported digest algorithm "sha512"`,
 		},
 		{
 			name: "index with a malformed child digest, pushed under another Content-Type",
-			setup: func(t *testing.T, e *e2e, f hoFixture) hoSetup {
-				_, st := hoPut(t, e, "upper", "application/octet-stream", hoIndex(strings.ToUpper(f.bait)))
-				hoAccepted(t, st, "an index with an upper-case child digest")
-				return hoSetup{}
+			setup: func(t *testing.T, e *e2e, f hostileFixture) hostileSetup {
+				_, st := putManifest(t, e, "upper", "application/octet-stream", indexOver(strings.ToUpper(f.bait)))
+				expectAccepted(t, st, "an index with an upper-case child digest")
+				return hostileSetup{}
 			},
 			wantErr: "index entry 0",
 		},
 		{
 			name: "registry serves other bytes for a digest",
-			setup: func(t *testing.T, e *e2e, f hoFixture) hoSetup {
-				other := hoImageManifest("impostor")
+			setup: func(t *testing.T, e *e2e, f hostileFixture) hostileSetup {
+				other := imageManifest("impostor")
 				e.srv.SetFault(func(w http.ResponseWriter, r *http.Request) bool {
 					if r.Method != http.MethodGet || !strings.HasSuffix(r.URL.Path, "/manifests/"+f.keep) {
 						return false
 					}
-					w.Header().Set("Content-Type", hoOCIManifest)
+					w.Header().Set("Content-Type", ociManifestType)
 					w.Header().Set("Docker-Content-Digest", f.keep)
 					w.Write(other)
 					return true
 				})
-				return hoSetup{}
+				return hostileSetup{}
 			},
 			wantErr: "does not match requested digest",
 		},
 		{
 			name:   "tags at the 128-character limit",
 			inputs: applied("delete-tags", "pr-*"),
-			setup: func(t *testing.T, e *e2e, f hoFixture) hoSetup {
+			setup: func(t *testing.T, e *e2e, f hostileFixture) hostileSetup {
 				pr := "pr-" + strings.Repeat("a", 125)
 				main := "main-" + strings.Repeat("b", 123)
 				gone, err := e.push.Image(pr)
@@ -287,14 +244,14 @@ func TestE2EHostileData(t *testing.T) {
 					t.Fatal("the fake accepted a 129-character tag")
 				}
 				// delete-tags turns delete-untagged's default off: the bait stays.
-				return hoSetup{deleted: []string{gone}}
+				return hostileSetup{deleted: []string{gone}}
 			},
 		},
 		{
 			name:   "a package with zero versions",
 			inputs: untagged,
 			bare:   true,
-			setup: func(t *testing.T, e *e2e, f hoFixture) hoSetup {
+			setup: func(t *testing.T, e *e2e, f hostileFixture) hostileSetup {
 				// GitHub (and the fake) refuse to delete the last tagged
 				// version, but not the last untagged one.
 				d := e.must(e.push.Image(""))
@@ -302,12 +259,12 @@ func TestE2EHostileData(t *testing.T) {
 				if n := len(e.remaining()); n != 0 {
 					t.Fatalf("%d versions left", n)
 				}
-				return hoSetup{}
+				return hostileSetup{}
 			},
 		},
 		{
 			name: "two signatures that name each other (a tag cycle)",
-			setup: func(t *testing.T, e *e2e, f hoFixture) hoSetup {
+			setup: func(t *testing.T, e *e2e, f hostileFixture) hostileSetup {
 				a, b := e.must(e.push.Image("")), e.must(e.push.Image(""))
 				for _, p := range [][2]string{{a, b}, {b, a}} {
 					e.tag(p[0], strings.Replace(p[1], ":", "-", 1)+".sig")
@@ -317,18 +274,18 @@ func TestE2EHostileData(t *testing.T) {
 				// Neither is a top-level image and nothing kept reaches
 				// them, so both would go, but in no order that is safe:
 				// the package fails with the cycle named, nothing deleted.
-				return hoSetup{}
+				return hostileSetup{}
 			},
 			wantErr: "cycle",
 		},
 		{
 			name:   "a signature that names itself",
 			inputs: applied("delete-untagged", "false"),
-			setup: func(t *testing.T, e *e2e, f hoFixture) hoSetup {
+			setup: func(t *testing.T, e *e2e, f hostileFixture) hostileSetup {
 				a := e.must(e.push.Image(""))
 				e.tag(a, strings.Replace(a, ":", "-", 1)+".sig")
 				// No rule deletes anything: nothing may go.
-				return hoSetup{}
+				return hostileSetup{}
 			},
 		},
 	}
@@ -336,9 +293,9 @@ func TestE2EHostileData(t *testing.T) {
 		t.Run(row.name, func(t *testing.T) {
 			t.Parallel()
 			e := newE2E(t, "acme", "app", true)
-			var f hoFixture
+			var f hostileFixture
 			if !row.bare {
-				f = hoFixture{keep: e.must(e.push.Image("keep")), bait: e.must(e.push.Image(""))}
+				f = hostileFixture{keep: e.must(e.push.Image("keep")), bait: e.must(e.push.Image(""))}
 				e.age(f.bait, 30*24*time.Hour)
 			}
 			s := row.setup(t, e, f)
@@ -349,14 +306,9 @@ func TestE2EHostileData(t *testing.T) {
 			if inputs == nil {
 				inputs = untagged
 			}
-			var before []string
-			for _, v := range e.srv.Versions(e.owner, e.pkg) {
-				if !v.Deleted {
-					before = append(before, v.Digest)
-				}
-			}
+			before := e.remaining()
 			e.srv.ResetStats()
-			r := ptRun(t, e, inputs)
+			r := runCatchingPanic(t, e, inputs)
 			deletes := e.srv.Stats().REST[http.MethodDelete]
 			if r.err != nil && strings.Contains(r.err.Error(), "invalid input") {
 				t.Fatalf("bad row inputs: %v", r.err)
@@ -385,7 +337,7 @@ func TestE2EHostileData(t *testing.T) {
 				return
 			}
 			e.ok(r)
-			e.expectRemaining(minus(before, s.deleted)...)
+			e.expectRemaining(without(before, s.deleted...)...)
 			if deletes != len(s.deleted) {
 				t.Errorf("%d DELETEs, want %d", deletes, len(s.deleted))
 			}
@@ -396,8 +348,8 @@ func TestE2EHostileData(t *testing.T) {
 	}
 }
 
-// hoIndex is an OCI index listing one child.
-func hoIndex(child string) []byte {
+// indexOver is an OCI index listing one child.
+func indexOver(child string) []byte {
 	return fmt.Appendf(nil, `{"schemaVersion":2,"mediaType":%q,"manifests":[{"mediaType":%q,"digest":%q,"size":100,"platform":{"os":"linux","architecture":"amd64"}}]}`,
-		hoOCIIndex, hoOCIManifest, child)
+		ociIndexType, ociManifestType, child)
 }

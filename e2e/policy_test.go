@@ -12,36 +12,6 @@ import (
 	"time"
 )
 
-// all is every active version of the package right now.
-func (e *e2e) all() []string { return e.remaining() }
-
-// without returns all minus the given digests.
-func without(all []string, gone ...string) []string {
-	var out []string
-	for _, d := range all {
-		if !slices.Contains(gone, d) {
-			out = append(out, d)
-		}
-	}
-	return out
-}
-
-// idsOf maps digests to the fake's version ids (deleted versions included).
-func (e *e2e) idsOf(digests []string) []string {
-	e.t.Helper()
-	var ids []string
-	for _, v := range e.srv.Versions(e.owner, e.pkg) {
-		if slices.Contains(digests, v.Digest) {
-			ids = append(ids, strconv.FormatInt(v.ID, 10))
-		}
-	}
-	if len(ids) != len(digests) {
-		e.t.Fatalf("idsOf: %d digests, %d ids", len(digests), len(ids))
-	}
-	sort.Strings(ids)
-	return ids
-}
-
 // expectCounts checks planned-count, deleted-count and kept-count.
 func expectCounts(t *testing.T, r runResult, planned, deleted, kept int) {
 	t.Helper()
@@ -69,13 +39,7 @@ func (e *e2e) expectDeleted(r runResult, before []string, gone ...string) {
 	e.expectRemaining(without(before, gone...)...)
 	e.expectPullable()
 	expectCounts(e.t, r, len(gone), len(gone), len(before)-len(gone))
-	if len(gone) > 0 {
-		if got, want := strings.Split(r.outputs["deleted-ids"], ","), e.idsOf(gone); !equalSorted(got, want) {
-			e.t.Errorf("deleted-ids = %v, want %v", got, want)
-		}
-	} else if r.outputs["deleted-ids"] != "" {
-		e.t.Errorf("deleted-ids = %q, want empty", r.outputs["deleted-ids"])
-	}
+	expectDeletedIDs(e, r, gone...)
 }
 
 func equalSorted(a, b []string) bool {
@@ -94,7 +58,7 @@ func TestE2EPolicyLogtoIncident(t *testing.T) {
 	if len(prodChildren) != 4 || len(prevChildren) != 4 {
 		t.Fatalf("want 4 children each, got %d and %d", len(prodChildren), len(prevChildren))
 	}
-	before := e.all()
+	before := e.remaining()
 	if len(before) != 10 {
 		t.Fatalf("setup: %d versions, want 10", len(before))
 	}
@@ -114,7 +78,7 @@ func TestE2EPolicyUntaggedSingleAndMultiArch(t *testing.T) {
 	latest := e.image("latest", 1*day)
 	untaggedIdx, untaggedChildren := e.multi("", true, 5*day, 5*day)
 	tagged, taggedChildren := e.multi("v1", true, 30*day, 30*day)
-	before := e.all()
+	before := e.remaining()
 	r := e.apply(nil)
 	e.expectDeleted(r, before, flat(untaggedImg, moved, untaggedIdx, untaggedChildren)...)
 	e.expectRemaining(flat(latest, tagged, taggedChildren)...)
@@ -129,7 +93,7 @@ func TestE2EPolicyDryRunDefault(t *testing.T) {
 	e.image("", 2*day)
 	e.multi("", false, 5*day, 5*day)
 	e.image("v1", 1*day)
-	before := e.all()
+	before := e.remaining()
 	r := e.run(nil)
 	e.ok(r)
 	e.expectRemaining(before...)
@@ -208,7 +172,7 @@ func TestE2EPolicyDeleteTags(t *testing.T) {
 				}
 				in[k] = v
 			}
-			before := e.all()
+			before := e.remaining()
 			r := e.apply(in)
 			e.expectDeleted(r, before, tc.gone(s)...)
 			if tc.summary != "" {
@@ -229,7 +193,7 @@ func TestE2EPolicyExcludeTags(t *testing.T) {
 		e.multi("pr-2", true, 3*day, 3*day)
 		pr3 := e.image("pr-3", 3*day)
 		e.image("main", 1*day)
-		before := e.all()
+		before := e.remaining()
 		r := e.apply(map[string]string{"delete-tags": "pr-*", "exclude-tags": "pr-2"})
 		e.expectDeleted(r, before, pr1, pr3)
 		expectSummary(t, r, "matches exclude-tags")
@@ -240,7 +204,7 @@ func TestE2EPolicyExcludeTags(t *testing.T) {
 		pr1 := e.image("pr-1", 3*day)
 		pr2 := e.image("pr-2", 3*day)
 		e.image("main", 1*day)
-		before := e.all()
+		before := e.remaining()
 		r := e.apply(map[string]string{"delete-tags": "pr-*", "exclude-tags": pr2})
 		e.expectDeleted(r, before, pr1)
 		expectSummary(t, r, "digest listed in exclude-tags")
@@ -252,7 +216,7 @@ func TestE2EPolicyExcludeTags(t *testing.T) {
 		u2idx, _ := e.multi("", true, 3*day, 3*day)
 		u3idx, u3ch := e.multi("", false, 3*day, 3*day)
 		e.image("main", 1*day)
-		before := e.all()
+		before := e.remaining()
 		r := e.apply(map[string]string{"exclude-tags": u2idx + "\n" + u1})
 		e.expectDeleted(r, before, flat(u3idx, u3ch)...)
 		expectSummary(t, r, "digest listed in exclude-tags")
@@ -264,7 +228,7 @@ func TestE2EPolicyExcludeTags(t *testing.T) {
 		v1 := e.image("v1", 1*day)
 		e.image("release-1", 2*day)
 		e.multi("release-2", true, 20*day, 20*day)
-		before := e.all()
+		before := e.remaining()
 		r := e.apply(map[string]string{"delete-tags": "*", "exclude-tags": "release-*", "delete-untagged": "true"})
 		e.expectDeleted(r, before, old, v1)
 	})
@@ -280,7 +244,7 @@ func TestE2EPolicyKeepNTagged(t *testing.T) {
 	m4, m4ch := e.multi("v4", false, 4*day, 4*day)
 	t5 := e.image("v5", 5*day)
 	u := e.image("", 9*day)
-	before := e.all()
+	before := e.remaining()
 	r := e.apply(map[string]string{"keep-n-tagged": "2"})
 	// v1 and v2 are the 2 newest tagged; v3, v4 (with its children) and v5
 	// go; the untagged image stays since delete-untagged is off by default
@@ -300,7 +264,7 @@ func TestE2EPolicyKeepNTaggedWithDeleteTags(t *testing.T) {
 	pr4 := e.image("pr-4", 4*day)
 	v1 := e.image("v1", 30*day)
 	u := e.image("", 30*day)
-	before := e.all()
+	before := e.remaining()
 	r := e.apply(map[string]string{"delete-tags": "pr-*", "keep-n-tagged": "2"})
 	e.expectDeleted(r, before, flat(pr3, pr3ch, pr4)...)
 	e.expectRemaining(flat(pr1, pr2, pr2ch, v1, u)...)
@@ -318,7 +282,7 @@ func TestE2EPolicyKeepNUntagged(t *testing.T) {
 		children = append(children, ch)
 	}
 	tagged := e.image("latest", 50*day)
-	before := e.all()
+	before := e.remaining()
 	r := e.apply(map[string]string{"keep-n-untagged": "2"})
 	gone := flat(idx[2], children[2], idx[3], children[3], idx[4], children[4])
 	if len(gone) != 15 {
@@ -341,7 +305,7 @@ func TestE2EPolicyKeepNWithOlderThan(t *testing.T) {
 		u4 := e.image("", 4*day)                    // goes
 		u5, u5ch := e.multi("", true, 5*day, 5*day) // goes with children
 		e.image("latest", 60*day)
-		before := e.all()
+		before := e.remaining()
 		r := e.apply(map[string]string{"keep-n-untagged": "1", "older-than": "3d"})
 		e.expectDeleted(r, before, flat(u4, u5, u5ch)...)
 		expectSummary(t, r, "older-than 3 days")
@@ -354,7 +318,7 @@ func TestE2EPolicyKeepNWithOlderThan(t *testing.T) {
 		e.image("v3", 1*day)  // actually newest; kept by N
 		v2 := e.image("v2", 12*day)
 		v1, v1ch := e.multi("v1", true, 13*day, 13*day)
-		before := e.all()
+		before := e.remaining()
 		r := e.apply(map[string]string{"keep-n-tagged": "3", "older-than": "1w"})
 		e.expectDeleted(r, before, flat(v2, v1, v1ch)...)
 	})
@@ -364,7 +328,7 @@ func TestE2EPolicyKeepNWithOlderThan(t *testing.T) {
 		e.image("v3", 1*day)
 		e.image("v2", 2*day)       // outside N but young: kept
 		v1 := e.image("v1", 9*day) // outside N and old: goes
-		before := e.all()
+		before := e.remaining()
 		r := e.apply(map[string]string{"keep-n-tagged": "1", "older-than": "5d"})
 		e.expectDeleted(r, before, v1)
 	})
@@ -392,7 +356,7 @@ func TestE2EPolicyOlderThanForms(t *testing.T) {
 			old := e.image("", tc.old)
 			oldIdx, oldCh := e.multi("", false, tc.old, tc.old)
 			e.image("latest", 100*day)
-			before := e.all()
+			before := e.remaining()
 			r := e.apply(map[string]string{"older-than": tc.input})
 			e.expectDeleted(r, before, flat(old, oldIdx, oldCh)...)
 		})
@@ -421,7 +385,7 @@ func TestE2EPolicyOwnersAndNestedNames(t *testing.T) {
 			e.multi("prod", true, 1*day, 20*day)
 			u := e.image("", 10*day)
 			e.image("v1", 10*day)
-			before := e.all()
+			before := e.remaining()
 			r := e.apply(map[string]string{"older-than": "3d"})
 			e.expectDeleted(r, before, flat(prev, prevCh, u)...)
 		})
@@ -456,7 +420,7 @@ func TestE2EPolicyBadInputs(t *testing.T) {
 			e.image("", 10*day)
 			e.multi("", true, 10*day, 10*day)
 			e.image("v1", 1*day)
-			before := e.all()
+			before := e.remaining()
 			e.srv.ResetStats()
 			r := e.run(tc.inputs)
 			if r.err == nil {
@@ -481,7 +445,7 @@ func TestE2EPolicyOutputs(t *testing.T) {
 	u := e.image("", 10*day)
 	idx, ch := e.multi("", true, 10*day, 10*day)
 	e.image("v1", 1*day)
-	before := e.all()
+	before := e.remaining()
 	r := e.apply(map[string]string{"older-than": "3d"})
 	gone := flat(u, idx, ch)
 	e.expectDeleted(r, before, gone...)
@@ -541,8 +505,8 @@ func TestE2EPolicyOutputs(t *testing.T) {
 	if got := strings.Split(r.outputs["deleted-ids"], ","); !equalSorted(got, ids) {
 		t.Errorf("deleted-ids %v, plan ids %v", got, ids)
 	}
-	if !equalSorted(ids, e.idsOf(gone)) {
-		t.Errorf("plan ids %v, fake ids %v", ids, e.idsOf(gone))
+	if !equalSorted(ids, e.ids(gone...)) {
+		t.Errorf("plan ids %v, fake ids %v", ids, e.ids(gone...))
 	}
 	if string(raw) != string(r.plan) {
 		t.Error("plan-path is not the plan file under RUNNER_TEMP")
@@ -572,7 +536,7 @@ func TestE2EPolicyDeleteTagsPatternForms(t *testing.T) {
 			for i, tag := range []string{"pr-1", "pr-22", "rc-1", "v1"} {
 				byTag[tag] = e.image(tag, time.Duration(i+2)*day)
 			}
-			before := e.all()
+			before := e.remaining()
 			var gone []string
 			for _, tag := range tc.gone {
 				gone = append(gone, byTag[tag])
@@ -592,7 +556,7 @@ func TestE2EPolicyChildDigests(t *testing.T) {
 		e := newE2E(t, "acme", "app", true)
 		_, ch := e.multi("prod", true, 30*day, 30*day)
 		e.image("v1", 30*day)
-		before := e.all()
+		before := e.remaining()
 		r := e.apply(map[string]string{"delete-tags": ch[0] + "\n" + ch[2]})
 		e.expectDeleted(r, before)
 	})
@@ -601,7 +565,7 @@ func TestE2EPolicyChildDigests(t *testing.T) {
 		e := newE2E(t, "acme", "app", true)
 		idx, ch := e.multi("", false, 30*day, 30*day)
 		e.image("v1", 1*day)
-		before := e.all()
+		before := e.remaining()
 		r := e.apply(map[string]string{"exclude-tags": ch[1]})
 		e.expectDeleted(r, before, idx, ch[0])
 		expectSummary(t, r, "digest listed in exclude-tags")

@@ -31,24 +31,13 @@ import (
 // rules combine" (and retention/plan.go's details, such as the order in which
 // exclude-tags, parents and subjects are checked).
 
-// ptSeedHeader is the header fakeghcr's own Pusher sets on its requests: the
-// fake serves them without injected faults or statistics. The test uses it
-// for what is not under test (seeding deletions and reading the package for
-// the reference), so that only the action's requests meet the 502s.
-const ptSeedHeader = "X-Fakeghcr-Seed"
+// seedHTTP is for what is not under test (seeding deletions and reading the
+// package for the reference): the fake serves it as setup, without injected
+// faults or statistics, so that only the action's requests meet the 502s.
+var seedHTTP = &http.Client{Transport: fakeghcr.SeedTransport(http.DefaultTransport)}
 
-type ptSeedTransport struct{ next http.RoundTripper }
-
-func (t ptSeedTransport) RoundTrip(r *http.Request) (*http.Response, error) {
-	r = r.Clone(r.Context())
-	r.Header.Set(ptSeedHeader, "1")
-	return t.next.RoundTrip(r)
-}
-
-var ptHTTP = &http.Client{Transport: ptSeedTransport{http.DefaultTransport}}
-
-// ptVersion is one active version as the reference sees it.
-type ptVersion struct {
+// refVersion is one active version as the reference sees it.
+type refVersion struct {
 	id       int64
 	digest   string
 	tags     []string
@@ -58,15 +47,15 @@ type ptVersion struct {
 	subject  string   // OCI 1.1 subject
 }
 
-// ptSnapshot reads every active version of the package and its manifest,
+// snapshot reads every active version of the package and its manifest,
 // bypassing faults.
-func ptSnapshot(t *testing.T, e *e2e) map[string]*ptVersion {
+func snapshot(t *testing.T, e *e2e) map[string]*refVersion {
 	t.Helper()
 	opts := []remote.Option{
-		remote.WithTransport(ptSeedTransport{http.DefaultTransport}),
+		remote.WithTransport(seedHTTP.Transport),
 		remote.WithAuth(&authn.Basic{Username: "x", Password: testToken}),
 	}
-	out := map[string]*ptVersion{}
+	out := map[string]*refVersion{}
 	for _, v := range e.srv.Versions(e.owner, e.pkg) {
 		if v.Deleted {
 			continue
@@ -86,7 +75,7 @@ func ptSnapshot(t *testing.T, e *e2e) map[string]*ptVersion {
 		if err := json.Unmarshal(desc.Manifest, &raw); err != nil {
 			t.Fatalf("reference: parsing %s: %v", v.Digest, err)
 		}
-		pv := &ptVersion{id: v.ID, digest: v.Digest, tags: slices.Sorted(slices.Values(v.Tags)), updated: v.UpdatedAt}
+		pv := &refVersion{id: v.ID, digest: v.Digest, tags: slices.Sorted(slices.Values(v.Tags)), updated: v.UpdatedAt}
 		if raw.Manifests != nil {
 			pv.isIndex = true
 			for _, m := range *raw.Manifests {
@@ -101,8 +90,8 @@ func ptSnapshot(t *testing.T, e *e2e) map[string]*ptVersion {
 	return out
 }
 
-// ptTagSubject is the digest a cosign / referrers-fallback tag names.
-func ptTagSubject(tag string) (string, bool) {
+// tagSubject is the digest a cosign / referrers-fallback tag names.
+func tagSubject(tag string) (string, bool) {
 	rest, ok := strings.CutPrefix(tag, "sha256-")
 	if !ok || len(rest) < 64 {
 		return "", false
@@ -120,33 +109,33 @@ func ptTagSubject(tag string) (string, bool) {
 	return "", false
 }
 
-func ptUserTags(tags []string) []string {
+func userTags(tags []string) []string {
 	var out []string
 	for _, t := range tags {
-		if _, derived := ptTagSubject(t); !derived {
+		if _, derived := tagSubject(t); !derived {
 			out = append(out, t)
 		}
 	}
 	return out
 }
 
-// ptSubjects are what v refers to as a signature, attestation or referrer.
-func ptSubjects(v *ptVersion) []string {
+// subjectsOf are what v refers to as a signature, attestation or referrer.
+func subjectsOf(v *refVersion) []string {
 	var out []string
 	if v.subject != "" {
 		out = append(out, v.subject)
 	}
 	for _, t := range v.tags {
-		if s, ok := ptTagSubject(t); ok && !slices.Contains(out, s) {
+		if s, ok := tagSubject(t); ok && !slices.Contains(out, s) {
 			out = append(out, s)
 		}
 	}
 	return out
 }
 
-// ptPolicy is a random policy: the inputs given to the action and their
+// refPolicy is a random policy: the inputs given to the action and their
 // meaning for the reference.
-type ptPolicy struct {
+type refPolicy struct {
 	inputs                     map[string]string
 	deleteUntagged             bool
 	deleteTags, excludeTags    []string
@@ -156,10 +145,10 @@ type ptPolicy struct {
 	deleteOrphaned             bool
 }
 
-func ptRandomPolicy(rng *rand.Rand) ptPolicy {
+func randomPolicy(rng *rand.Rand) refPolicy {
 	pick := func(xs ...string) string { return xs[rng.Intn(len(xs))] }
 	in := applied("exclude-tags", "anchor")
-	p := ptPolicy{keepNTagged: -1, keepNUntagged: -1}
+	p := refPolicy{keepNTagged: -1, keepNUntagged: -1}
 	if rng.Intn(4) == 0 {
 		in["exclude-tags"] = "anchor,keep-*"
 	}
@@ -201,20 +190,20 @@ func ptRandomPolicy(rng *rand.Rand) ptPolicy {
 	default:
 		p.deleteUntagged = !otherRule
 	}
-	p.deleteTags = ptSplit(in["delete-tags"])
-	p.excludeTags = ptSplit(in["exclude-tags"])
+	p.deleteTags = splitList(in["delete-tags"])
+	p.excludeTags = splitList(in["exclude-tags"])
 	p.inputs = in
 	return p
 }
 
-func ptSplit(s string) []string {
+func splitList(s string) []string {
 	if s == "" {
 		return nil
 	}
 	return strings.Split(s, ",")
 }
 
-func ptMatch(patterns []string, tag string) bool {
+func matchAny(patterns []string, tag string) bool {
 	for _, p := range patterns {
 		if ok, _ := path.Match(p, tag); ok {
 			return true
@@ -223,10 +212,10 @@ func ptMatch(patterns []string, tag string) bool {
 	return false
 }
 
-// ptReference is the reference mark-and-sweep: which versions the policy
+// referenceSweep is the reference mark-and-sweep: which versions the policy
 // deletes and which tags it removes from images that stay.
-func ptReference(vs map[string]*ptVersion, p ptPolicy, now time.Time) (deleted map[string]bool, untags map[string][]string) {
-	ordered := make([]*ptVersion, 0, len(vs))
+func referenceSweep(vs map[string]*refVersion, p refPolicy, now time.Time) (deleted map[string]bool, untags map[string][]string) {
+	ordered := make([]*refVersion, 0, len(vs))
 	for _, v := range vs {
 		ordered = append(ordered, v)
 	}
@@ -246,14 +235,14 @@ func ptReference(vs map[string]*ptVersion, p ptPolicy, now time.Time) (deleted m
 	roots := map[string]bool{}
 	candidates := map[string]bool{}
 	untags = map[string][]string{}
-	var untagged, tagged []*ptVersion
+	var untagged, tagged []*refVersion
 	for _, v := range ordered {
-		user := ptUserTags(v.tags)
+		user := userTags(v.tags)
 		excluded := false
 		for _, t := range v.tags {
-			excluded = excluded || ptMatch(p.excludeTags, t)
+			excluded = excluded || matchAny(p.excludeTags, t)
 		}
-		switch subjects := ptSubjects(v); {
+		switch subjects := subjectsOf(v); {
 		case excluded:
 			roots[v.digest] = true
 		case hasParent[v.digest]:
@@ -313,8 +302,8 @@ func ptReference(vs map[string]*ptVersion, p ptPolicy, now time.Time) (deleted m
 	rank := 0
 	for _, v := range tagged {
 		var matched, rest []string
-		for _, t := range ptUserTags(v.tags) {
-			if ptMatch(p.deleteTags, t) {
+		for _, t := range userTags(v.tags) {
+			if matchAny(p.deleteTags, t) {
 				matched = append(matched, t)
 			} else {
 				rest = append(rest, t)
@@ -350,7 +339,7 @@ func ptReference(vs map[string]*ptVersion, p ptPolicy, now time.Time) (deleted m
 	// referrers, a kept referrer keeps its subject.
 	referrers := map[string][]string{}
 	for _, v := range vs {
-		for _, s := range ptSubjects(v) {
+		for _, s := range subjectsOf(v) {
 			referrers[s] = append(referrers[s], v.digest)
 		}
 	}
@@ -363,7 +352,7 @@ func ptReference(vs map[string]*ptVersion, p ptPolicy, now time.Time) (deleted m
 	for len(queue) > 0 {
 		d := queue[0]
 		queue = queue[1:]
-		next := slices.Concat(vs[d].children, referrers[d], ptSubjects(vs[d]))
+		next := slices.Concat(vs[d].children, referrers[d], subjectsOf(vs[d]))
 		for _, n := range next {
 			if vs[n] != nil && !kept[n] {
 				kept[n] = true
@@ -386,8 +375,8 @@ func ptReference(vs map[string]*ptVersion, p ptPolicy, now time.Time) (deleted m
 	return deleted, untags
 }
 
-// ptGen builds a random package through the pusher.
-type ptGen struct {
+// graphGen builds a random package through the pusher.
+type graphGen struct {
 	t      *testing.T
 	e      *e2e
 	rng    *rand.Rand
@@ -396,21 +385,21 @@ type ptGen struct {
 	n      int
 }
 
-func (g *ptGen) tag() string {
+func (g *graphGen) tag() string {
 	g.n++
 	return fmt.Sprintf("%s%d", []string{"pr-", "v1.", "keep-", "main-"}[g.rng.Intn(4)], g.n)
 }
 
-func (g *ptGen) maybeTag() string {
+func (g *graphGen) maybeTag() string {
 	if g.rng.Intn(2) == 0 {
 		return ""
 	}
 	return g.tag()
 }
 
-func (g *ptGen) pick(from []string) string { return from[g.rng.Intn(len(from))] }
+func (g *graphGen) pick(from []string) string { return from[g.rng.Intn(len(from))] }
 
-func (g *ptGen) must(d string, err error) string {
+func (g *graphGen) must(d string, err error) string {
 	g.t.Helper()
 	if err != nil {
 		g.t.Fatalf("seeding: %v", err)
@@ -418,7 +407,7 @@ func (g *ptGen) must(d string, err error) string {
 	return d
 }
 
-func (g *ptGen) step() {
+func (g *graphGen) step() {
 	p := g.e.push
 	switch op := g.rng.Intn(9); {
 	case op == 0 || len(g.images) == 0:
@@ -463,7 +452,7 @@ func (g *ptGen) step() {
 		var tags []string
 		for _, v := range g.e.srv.Versions(g.e.owner, g.e.pkg) {
 			if !v.Deleted {
-				for _, t := range ptUserTags(v.Tags) {
+				for _, t := range userTags(v.Tags) {
 					if t != "anchor" {
 						tags = append(tags, t)
 					}
@@ -480,22 +469,22 @@ func (g *ptGen) step() {
 	}
 }
 
-// ptRESTDelete is e.restDelete by version id through ptHTTP, so that
+// seedDelete is e.restDelete by version id through seedHTTP, so that
 // seeding deletions meet no injected faults.
-func ptRESTDelete(t *testing.T, e *e2e, id int64) {
+func seedDelete(t *testing.T, e *e2e, id int64) {
 	t.Helper()
-	if resp := e.deleteVersion(ptHTTP, id); resp.StatusCode != http.StatusNoContent {
+	if resp := e.deleteVersion(seedHTTP, id); resp.StatusCode != http.StatusNoContent {
 		t.Fatalf("seeding: REST delete of version %d: %s", id, resp.Status)
 	}
 }
 
-// ptBuild makes a random package: an excluded "anchor" image (GitHub refuses
+// buildGraph makes a random package: an excluded "anchor" image (GitHub refuses
 // to delete the last tagged version, which the reference does not model, so
 // one tagged version always stays), random pushes, random deletions through
 // the REST API (ghosts, partials, orphans) and random ages.
-func ptBuild(t *testing.T, e *e2e, rng *rand.Rand, steps int) {
+func buildGraph(t *testing.T, e *e2e, rng *rand.Rand, steps int) {
 	t.Helper()
-	g := &ptGen{t: t, e: e, rng: rng}
+	g := &graphGen{t: t, e: e, rng: rng}
 	anchor := g.must(e.push.Image("anchor"))
 	for range steps {
 		g.step()
@@ -508,7 +497,7 @@ func ptBuild(t *testing.T, e *e2e, rng *rand.Rand, steps int) {
 	}
 	rng.Shuffle(len(deletable), func(i, j int) { deletable[i], deletable[j] = deletable[j], deletable[i] })
 	for _, v := range deletable[:min(rng.Intn(3), len(deletable))] {
-		ptRESTDelete(t, e, v.ID)
+		seedDelete(t, e, v.ID)
 	}
 	// Ages from a small set, so that updated_at ties (broken by id) happen.
 	ages := []int{0, 1, 2, 4, 7, 15, 40, 90}
@@ -519,11 +508,11 @@ func ptBuild(t *testing.T, e *e2e, rng *rand.Rand, steps int) {
 	}
 }
 
-// ptPullable reports which tags pull completely in the fake's current state:
+// pullableTags reports which tags pull completely in the fake's current state:
 // the tagged version and, recursively, every entry it lists. before holds the
 // manifests read before the run; versions it does not know (the action's
 // placeholders) have no entries.
-func ptPullable(e *e2e, before map[string]*ptVersion) map[string]bool {
+func pullableTags(e *e2e, before map[string]*refVersion) map[string]bool {
 	active := map[string]bool{}
 	tags := map[string]string{}
 	for _, v := range e.srv.Versions(e.owner, e.pkg) {
@@ -555,7 +544,7 @@ func ptPullable(e *e2e, before map[string]*ptVersion) map[string]bool {
 	return out
 }
 
-func ptKeys(m map[string]bool) []string {
+func trueKeys(m map[string]bool) []string {
 	out := make([]string, 0, len(m))
 	for k, v := range m {
 		if v {
@@ -566,19 +555,19 @@ func ptKeys(m map[string]bool) []string {
 	return out
 }
 
-// ptCase is one seeded package, policy and run.
-func ptCase(t *testing.T, seed int64, steps int, faults bool) {
+// propertyCase is one seeded package, policy and run.
+func propertyCase(t *testing.T, seed int64, steps int, faults bool) {
 	rng := rand.New(rand.NewSource(seed))
 	var opts []fakeghcr.Option
 	if faults {
 		opts = append(opts, fakeghcr.WithFaults(seed, 0.05))
 	}
 	e := newE2E(t, "acme", "app", true, opts...)
-	ptBuild(t, e, rng, steps)
-	policy := ptRandomPolicy(rng)
-	before := ptSnapshot(t, e)
-	wantDeleted, wantUntags := ptReference(before, policy, testNow)
-	pulledBefore := ptPullable(e, before)
+	buildGraph(t, e, rng, steps)
+	policy := randomPolicy(rng)
+	before := snapshot(t, e)
+	wantDeleted, wantUntags := referenceSweep(before, policy, testNow)
+	pulledBefore := pullableTags(e, before)
 	t.Logf("seed %d: %d versions, policy %v, reference deletes %d, untags %v", seed, len(before), policy.inputs, len(wantDeleted), wantUntags)
 
 	if faults && rng.Intn(2) == 0 {
@@ -605,7 +594,7 @@ func ptCase(t *testing.T, seed int64, steps int, faults bool) {
 		t.Logf("seed %d: DELETEs fail after %d", seed, k)
 	}
 
-	r := ptRun(t, e, policy.inputs)
+	r := runCatchingPanic(t, e, policy.inputs)
 	defer func() {
 		if t.Failed() {
 			t.Logf("run error: %v\nlog:\n%s", r.err, r.log)
@@ -639,18 +628,18 @@ func ptCase(t *testing.T, seed int64, steps int, faults bool) {
 			planned[d.Digest] = true
 		}
 		var extra []string
-		for _, d := range ptKeys(gotDeleted) {
+		for _, d := range trueKeys(gotDeleted) {
 			if !wantDeleted[d] && !planned[d] {
 				extra = append(extra, d)
 			}
 		}
-		if len(extra) > 0 && ptSameSet(planned, wantDeleted) {
+		if len(extra) > 0 && sameSet(planned, wantDeleted) {
 			t.Fatalf("regression: the plan agrees with the reference, but the re-plan between deletion waves (retention.Sweep) "+
 				"also deleted %v, which the plan kept (see TestE2EPropertyWavesKeepRoots)", extra)
 		}
 	}
 	// Nothing outside the reference's set is ever deleted.
-	for _, d := range ptKeys(gotDeleted) {
+	for _, d := range trueKeys(gotDeleted) {
 		if !wantDeleted[d] {
 			t.Errorf("deleted %s (tags %v), which the reference keeps", d, before[d].tags)
 		}
@@ -662,7 +651,7 @@ func ptCase(t *testing.T, seed int64, steps int, faults bool) {
 		if v == nil {
 			continue // a placeholder of an interrupted untag
 		}
-		for _, to := range slices.Concat(v.children, ptSubjects(v)) {
+		for _, to := range slices.Concat(v.children, subjectsOf(v)) {
 			if _, was := before[to]; was {
 				if _, is := after[to]; !is {
 					t.Errorf("kept %s lost %s, which it points at", d, to)
@@ -670,7 +659,7 @@ func ptCase(t *testing.T, seed int64, steps int, faults bool) {
 			}
 		}
 	}
-	pulledAfter := ptPullable(e, before)
+	pulledAfter := pullableTags(e, before)
 	for tag, ok := range pulledAfter {
 		if pulledBefore[tag] && !ok {
 			t.Errorf("tag %s pulled before the run and does not after it", tag)
@@ -696,9 +685,9 @@ func ptCase(t *testing.T, seed int64, steps int, faults bool) {
 			for _, d := range plan.Delete {
 				planned[d.Digest] = true
 			}
-			if !ptSameSet(planned, wantDeleted) {
+			if !sameSet(planned, wantDeleted) {
 				t.Errorf("plan deletes\n %v\nreference deletes\n %v\nonly in plan %v\nonly in reference %v",
-					ptKeys(planned), ptKeys(wantDeleted), minus(ptKeys(planned), ptKeys(wantDeleted)), minus(ptKeys(wantDeleted), ptKeys(planned)))
+					trueKeys(planned), trueKeys(wantDeleted), without(trueKeys(planned), trueKeys(wantDeleted)...), without(trueKeys(wantDeleted), trueKeys(planned)...))
 			}
 			gotUntags := map[string][]string{}
 			for _, u := range plan.Untag {
@@ -719,8 +708,8 @@ func ptCase(t *testing.T, seed int64, steps int, faults bool) {
 	}
 	e.ok(r)
 	// The run succeeded: it did exactly what the reference says.
-	if !ptSameSet(gotDeleted, wantDeleted) {
-		t.Errorf("deleted\n %v\nreference\n %v", ptKeys(gotDeleted), ptKeys(wantDeleted))
+	if !sameSet(gotDeleted, wantDeleted) {
+		t.Errorf("deleted\n %v\nreference\n %v", trueKeys(gotDeleted), trueKeys(wantDeleted))
 	}
 	var want []string
 	for d := range before {
@@ -758,12 +747,12 @@ func ptCase(t *testing.T, seed int64, steps int, faults bool) {
 	}
 }
 
-func ptSameSet(a, b map[string]bool) bool {
-	return slices.Equal(ptKeys(a), ptKeys(b))
+func sameSet(a, b map[string]bool) bool {
+	return slices.Equal(trueKeys(a), trueKeys(b))
 }
 
-// ptRun runs the action and turns a panic into a test failure.
-func ptRun(t *testing.T, e *e2e, inputs map[string]string) (r runResult) {
+// runCatchingPanic runs the action and turns a panic into a test failure.
+func runCatchingPanic(t *testing.T, e *e2e, inputs map[string]string) (r runResult) {
 	t.Helper()
 	defer func() {
 		if p := recover(); p != nil {
@@ -773,11 +762,11 @@ func ptRun(t *testing.T, e *e2e, inputs map[string]string) (r runResult) {
 	return e.run(inputs)
 }
 
-// ptRunAll runs one subtest per seed. The subtests are started from their
+// runSeeds runs one subtest per seed. The subtests are started from their
 // own goroutines rather than with t.Parallel: runs under faults mostly sleep
 // in the client's retry backoff, and -parallel (GOMAXPROCS) would serialise
 // them on a small machine.
-func ptRunAll(t *testing.T, n int, base int64, steps func(*rand.Rand) int, faults bool) {
+func runSeeds(t *testing.T, n int, base int64, steps func(*rand.Rand) int, faults bool) {
 	sem := make(chan struct{}, 8)
 	var wg sync.WaitGroup
 	for i := range n {
@@ -788,7 +777,7 @@ func ptRunAll(t *testing.T, n int, base int64, steps func(*rand.Rand) int, fault
 			sem <- struct{}{}
 			defer func() { <-sem }()
 			t.Run(fmt.Sprintf("seed=%d", seed), func(t *testing.T) {
-				ptCase(t, seed, steps(rand.New(rand.NewSource(seed*7919))), faults)
+				propertyCase(t, seed, steps(rand.New(rand.NewSource(seed*7919))), faults)
 			})
 		}()
 	}
@@ -801,7 +790,7 @@ func TestE2EPropertyRandomGraphs(t *testing.T) {
 		n, maxSteps = 6, 12
 	}
 	start := time.Now()
-	ptRunAll(t, n, 1000, func(r *rand.Rand) int { return 3 + r.Intn(maxSteps-2) }, false)
+	runSeeds(t, n, 1000, func(r *rand.Rand) int { return 3 + r.Intn(maxSteps-2) }, false)
 	t.Logf("%d packages in %s", n, time.Since(start).Round(time.Millisecond))
 }
 
@@ -814,7 +803,7 @@ func TestE2EPropertyRandomGraphsFaults(t *testing.T) {
 		n, maxSteps = 5, 8
 	}
 	start := time.Now()
-	ptRunAll(t, n, 5000, func(r *rand.Rand) int { return 3 + r.Intn(maxSteps-2) }, true)
+	runSeeds(t, n, 5000, func(r *rand.Rand) int { return 3 + r.Intn(maxSteps-2) }, true)
 	t.Logf("%d packages in %s", n, time.Since(start).Round(time.Millisecond))
 }
 
@@ -834,12 +823,12 @@ func TestE2EPropertyWavesKeepRoots(t *testing.T) {
 		for _, d := range []string{child, inner, outer} {
 			e.age(d, 30*day)
 		}
-		before := ptSnapshot(t, e)
-		want, _ := ptReference(before, ptPolicy{deleteUntagged: true, keepNTagged: -1, keepNUntagged: -1}, testNow)
-		if !ptSameSet(want, map[string]bool{inner: true, outer: true}) {
-			t.Fatalf("reference deletes %v", ptKeys(want))
+		before := snapshot(t, e)
+		want, _ := referenceSweep(before, refPolicy{deleteUntagged: true, keepNTagged: -1, keepNUntagged: -1}, testNow)
+		if !sameSet(want, map[string]bool{inner: true, outer: true}) {
+			t.Fatalf("reference deletes %v", trueKeys(want))
 		}
-		r := ptRun(t, e, applied("delete-untagged", "true"))
+		r := runCatchingPanic(t, e, applied("delete-untagged", "true"))
 		e.ok(r)
 		if !slices.Contains(e.remaining(), child) {
 			t.Fatal("regression: the tagged child was deleted. Compute keeps it (a child with its own tag is a root), but " +
@@ -847,7 +836,7 @@ func TestE2EPropertyWavesKeepRoots(t *testing.T) {
 				"parent or a subject as living with it; after wave 1 deletes the outer index, the inner index (still " +
 				"planned) is its parent, so nothing roots the child and the sweep deletes it.")
 		}
-		e.expectRemaining(minus(ptKeys(mapKeysTrue(before)), ptKeys(want))...)
+		e.expectRemaining(without(trueKeys(keySet(before)), trueKeys(want)...)...)
 		e.expectPullable()
 	})
 	t.Run("orphaned referrer with delete-orphaned-images off", func(t *testing.T) {
@@ -856,14 +845,14 @@ func TestE2EPropertyWavesKeepRoots(t *testing.T) {
 		e.must(e.push.Image("anchor"))
 		subject := e.must(e.push.Image("signed"))
 		sig := e.must(e.push.CosignSignature(subject))
-		ptRESTDelete(t, e, e.version(subject).ID)
+		seedDelete(t, e, e.version(subject).ID)
 		// An untagged multi-arch image to delete: its index goes in wave
 		// 1, its children after a re-plan.
 		idx, children := e.multiArch("", []string{"linux/amd64"}, false)
 		for _, d := range append([]string{sig, idx}, children...) {
 			e.age(d, 30*day)
 		}
-		r := ptRun(t, e, applied("delete-untagged", "true"))
+		r := runCatchingPanic(t, e, applied("delete-untagged", "true"))
 		e.ok(r)
 		if !slices.Contains(e.remaining(), sig) {
 			t.Fatal("regression: the orphaned signature was deleted although delete-orphaned-images is off. Compute keeps " +
@@ -879,7 +868,7 @@ func TestE2EPropertyWavesKeepRoots(t *testing.T) {
 	})
 }
 
-func mapKeysTrue(m map[string]*ptVersion) map[string]bool {
+func keySet(m map[string]*refVersion) map[string]bool {
 	out := map[string]bool{}
 	for k := range m {
 		out[k] = true

@@ -13,37 +13,17 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
-	"github.com/ghcr-prune/ghcr-prune/manifest"
+	"github.com/ghcr-prune/ghcr-prune/internal/fakeghcr"
 	"github.com/ghcr-prune/ghcr-prune/prune"
 )
 
-// End-to-end tests of issue 4: apply-plan (apply exactly a reviewed plan),
-// restore-from (undo), untagging, validate / fail-on-broken, and the
-// deleted-ids record, each against the fake GHCR through main.go's run.
+// End-to-end tests of review and undo: apply-plan (apply exactly a reviewed
+// plan), restore-from (undo), untagging, validate / fail-on-broken, and the
+// deleted-ids record, each against the fake GHCR as a runner runs the action.
 
-// rvIDs are the version ids of digests (active or deleted), in the given order.
-func rvIDs(e *e2e, digests ...string) []string {
-	e.t.Helper()
-	var ids []string
-	for _, d := range digests {
-		found := false
-		for _, v := range e.srv.Versions(e.owner, e.pkg) {
-			if v.Digest == d {
-				ids = append(ids, strconv.FormatInt(v.ID, 10))
-				found = true
-				break
-			}
-		}
-		if !found {
-			e.t.Fatalf("no version with digest %s", d)
-		}
-	}
-	return ids
-}
-
-// rvSavePlan copies the plan file a run wrote (plan-path) to a path that
+// savePlan copies the plan file a run wrote (plan-path) to a path that
 // outlives the run's RUNNER_TEMP, as an uploaded artifact would.
-func rvSavePlan(e *e2e, r runResult) string {
+func savePlan(e *e2e, r runResult) string {
 	e.t.Helper()
 	p := r.outputs["plan-path"]
 	if p == "" {
@@ -63,17 +43,17 @@ func rvSavePlan(e *e2e, r runResult) string {
 	return out
 }
 
-func rvOutput(t *testing.T, r runResult, name, want string) {
+func expectOutput(t *testing.T, r runResult, name, want string) {
 	t.Helper()
 	if got := r.outputs[name]; got != want {
 		t.Errorf("output %s = %q, want %q", name, got, want)
 	}
 }
 
-// rvDeletedIDs checks the deleted-ids output against digests (any order).
-func rvDeletedIDs(e *e2e, r runResult, digests ...string) {
+// expectDeletedIDs checks the deleted-ids output against digests (any order).
+func expectDeletedIDs(e *e2e, r runResult, digests ...string) {
 	e.t.Helper()
-	want := rvIDs(e, digests...)
+	want := e.ids(digests...)
 	var got []string
 	if s := r.outputs["deleted-ids"]; s != "" {
 		got = strings.Split(s, ",")
@@ -85,8 +65,8 @@ func rvDeletedIDs(e *e2e, r runResult, digests ...string) {
 	}
 }
 
-// rvResolve is the digest tag resolves to in the registry, or an error.
-func rvResolve(e *e2e, tag string) (string, error) {
+// resolveTag is the digest tag resolves to in the registry, or an error.
+func resolveTag(e *e2e, tag string) (string, error) {
 	e.t.Helper()
 	repo, auth := e.repo()
 	desc, err := remote.Get(repo.Tag(tag), auth)
@@ -96,9 +76,9 @@ func rvResolve(e *e2e, tag string) (string, error) {
 	return desc.Digest.String(), nil
 }
 
-func rvExpectTag(e *e2e, tag, digest string) {
+func expectTag(e *e2e, tag, digest string) {
 	e.t.Helper()
-	got, err := rvResolve(e, tag)
+	got, err := resolveTag(e, tag)
 	if err != nil {
 		e.t.Errorf("tag %s does not resolve: %v", tag, err)
 	} else if got != digest {
@@ -106,56 +86,40 @@ func rvExpectTag(e *e2e, tag, digest string) {
 	}
 }
 
-func rvExpectNoTag(e *e2e, tag string) {
+func expectNoTag(e *e2e, tag string) {
 	e.t.Helper()
-	if got, err := rvResolve(e, tag); err == nil {
+	if got, err := resolveTag(e, tag); err == nil {
 		e.t.Errorf("tag %s still resolves (to %s)", tag, got)
 	}
 }
 
-// rvPullDigest pulls digest and, recursively, every manifest it lists.
-func rvPullDigest(e *e2e, digest string) {
+// expectPulls asserts that digest pulls completely: its manifest and,
+// recursively, every manifest it lists.
+func expectPulls(e *e2e, digest string) {
 	e.t.Helper()
 	repo, auth := e.repo()
-	var pull func(d string, depth int)
-	pull = func(d string, depth int) {
-		desc, err := remote.Get(repo.Digest(d), auth)
-		if err != nil {
-			e.t.Errorf("%s does not pull: %v", d, err)
-			return
-		}
-		m, err := manifest.Parse(desc.Digest.String(), desc.Manifest)
-		if err != nil {
-			e.t.Errorf("%s: %v", d, err)
-			return
-		}
-		if depth > 8 {
-			e.t.Fatalf("%s: nesting too deep", digest)
-		}
-		for _, c := range m.Children {
-			pull(c.Digest, depth+1)
-		}
+	if _, err := fakeghcr.Pull(repo.Digest(digest), auth); err != nil {
+		e.t.Errorf("%s does not pull: %v", digest, err)
 	}
-	pull(digest, 0)
 }
 
-// rvTagsOf is the tags the fake's version of digest carries.
-func rvTagsOf(e *e2e, digest string) []string {
+// tagsOf is the tags the fake's version of digest carries.
+func tagsOf(e *e2e, digest string) []string {
 	e.t.Helper()
 	tags := e.version(digest).Tags
 	slices.Sort(tags)
 	return tags
 }
 
-func rvExpectTags(e *e2e, digest string, want ...string) {
+func expectTags(e *e2e, digest string, want ...string) {
 	e.t.Helper()
 	slices.Sort(want)
-	if got := rvTagsOf(e, digest); !slices.Equal(got, want) {
+	if got := tagsOf(e, digest); !slices.Equal(got, want) {
 		e.t.Errorf("tags of %s = %v, want %v", digest, got, want)
 	}
 }
 
-func rvDeletes(e *e2e) int { return e.srv.Stats().REST[http.MethodDelete] }
+func deleteCount(e *e2e) int { return e.srv.Stats().REST[http.MethodDelete] }
 
 // ---------------------------------------------------------------------------
 // 1. apply-plan
@@ -173,9 +137,9 @@ func TestE2EReviewApplyPlan(t *testing.T) {
 
 	dry := e.run(inputsOf("older-than", "3d"))
 	e.ok(dry)
-	planPath := rvSavePlan(e, dry)
+	planPath := savePlan(e, dry)
 	planned := []string{retag, oldIdx, oldChildren[0], oldChildren[1], gone, still}
-	rvOutput(t, dry, "planned-count", strconv.Itoa(len(planned)))
+	expectOutput(t, dry, "planned-count", strconv.Itoa(len(planned)))
 	for _, d := range dry.report.Packages[0].Plan.Delete {
 		if !slices.Contains(planned, d.Digest) {
 			t.Errorf("dry run plans %s, not expected", d.Digest)
@@ -191,17 +155,17 @@ func TestE2EReviewApplyPlan(t *testing.T) {
 	e.restDelete(gone)
 	stableNew := e.image("stable", 1*day) // stable moves: the old one is now untagged and old
 	late := e.image("", 10*day)           // pushed after the review, old enough
-	deletesBefore := rvDeletes(e)
+	deletesBefore := deleteCount(e)
 
 	// apply-plan recomputes with this run's rules, the plan's own.
 	r := e.run(applied("apply-plan", planPath, "older-than", "3d"))
 	e.ok(r)
 	e.expectRemaining(v1, retag, oldChildren[0], newIdx, stable, stableNew, young, late)
 	e.expectPullable()
-	rvPullDigest(e, newIdx)
-	rvDeletedIDs(e, r, oldIdx, oldChildren[1], still)
-	rvOutput(t, r, "deleted-count", "3")
-	if n := rvDeletes(e) - deletesBefore; n != 3 {
+	expectPulls(e, newIdx)
+	expectDeletedIDs(e, r, oldIdx, oldChildren[1], still)
+	expectOutput(t, r, "deleted-count", "3")
+	if n := deleteCount(e) - deletesBefore; n != 3 {
 		t.Errorf("%d DELETE requests, want 3", n)
 	}
 	expectSummary(t, r, "Confined to a reviewed plan",
@@ -221,7 +185,7 @@ func TestE2EReviewApplyPlan(t *testing.T) {
 		t.Errorf("skipped %v, want 3 entries", skipped)
 	}
 	for _, d := range []string{retag, gone, oldChildren[0]} {
-		if id := rvIDs(e, d)[0]; !strings.Contains(r.summary, "| "+id+" |") {
+		if id := e.ids(d)[0]; !strings.Contains(r.summary, "| "+id+" |") {
 			t.Errorf("summary does not list skipped version %s", id)
 		}
 	}
@@ -243,7 +207,7 @@ func TestE2EReviewApplyPlanNeedsTheSameRules(t *testing.T) {
 	rules := []string{"older-than", "3d", "delete-tags", "pr-*", "delete-untagged", "true", "keep-n-untagged", "0"}
 	dry := e.run(inputsOf(rules...))
 	e.ok(dry)
-	planPath := rvSavePlan(e, dry)
+	planPath := savePlan(e, dry)
 	e.srv.ResetStats()
 	r := e.run(applied("apply-plan", planPath))
 	if r.err == nil || !strings.Contains(r.err.Error(), "older-than:") || !strings.Contains(r.err.Error(), "delete-tags:") {
@@ -256,7 +220,7 @@ func TestE2EReviewApplyPlanNeedsTheSameRules(t *testing.T) {
 	e.ok(r)
 	e.expectRemaining(v1, young)
 	e.expectPullable()
-	rvDeletedIDs(e, r, old, pr)
+	expectDeletedIDs(e, r, old, pr)
 }
 
 func TestE2EReviewApplyPlanUnchanged(t *testing.T) {
@@ -267,12 +231,12 @@ func TestE2EReviewApplyPlanUnchanged(t *testing.T) {
 	stray := e.image("", 10*day)
 	dry := e.run(nil)
 	e.ok(dry)
-	planPath := rvSavePlan(e, dry)
+	planPath := savePlan(e, dry)
 	r := e.run(applied("apply-plan", planPath))
 	e.ok(r)
 	e.expectRemaining(v1)
 	e.expectPullable()
-	rvDeletedIDs(e, r, append([]string{idx, stray}, children...)...)
+	expectDeletedIDs(e, r, append([]string{idx, stray}, children...)...)
 	if n := len(r.report.Packages[0].Withdrawn); n != 0 {
 		t.Errorf("%d skipped entries, want none: %v", n, r.report.Packages[0].Withdrawn)
 	}
@@ -287,12 +251,12 @@ func TestE2EReviewApplyPlanErrors(t *testing.T) {
 		e.image("", 5*day)
 		dry := e.run(inputsOf("older-than", "3d"))
 		e.ok(dry)
-		return e, rvSavePlan(e, dry), e.remaining()
+		return e, savePlan(e, dry), e.remaining()
 	}
 	t.Run("conflicting rule input", func(t *testing.T) {
 		t.Parallel()
 		e, plan, before := build(t)
-		d0 := rvDeletes(e)
+		d0 := deleteCount(e)
 		r := e.run(applied("apply-plan", plan, "older-than", "7d"))
 		if r.err == nil {
 			t.Fatalf("apply-plan with a different older-than succeeded\n%s", r.summary)
@@ -300,7 +264,7 @@ func TestE2EReviewApplyPlanErrors(t *testing.T) {
 		if !strings.Contains(r.err.Error(), "older-than") {
 			t.Errorf("error does not name older-than: %v", r.err)
 		}
-		if n := rvDeletes(e) - d0; n != 0 {
+		if n := deleteCount(e) - d0; n != 0 {
 			t.Errorf("%d DELETE requests after an input error", n)
 		}
 		e.expectRemaining(before...)
@@ -319,7 +283,7 @@ func TestE2EReviewApplyPlanErrors(t *testing.T) {
 		e, plan, before := build(t)
 		r := e.run(applied("apply-plan", plan, "older-than", "3d"))
 		e.ok(r)
-		rvOutput(t, r, "deleted-count", "2")
+		expectOutput(t, r, "deleted-count", "2")
 		if got := len(e.remaining()); got != len(before)-2 {
 			t.Errorf("%d versions remain, want %d", got, len(before)-2)
 		}
@@ -331,12 +295,12 @@ func TestE2EReviewApplyPlanErrors(t *testing.T) {
 		if err := os.WriteFile(bad, []byte("this is not { a plan"), 0o644); err != nil {
 			t.Fatal(err)
 		}
-		d0 := rvDeletes(e)
+		d0 := deleteCount(e)
 		r := e.run(applied("apply-plan", bad))
 		if r.err == nil || !strings.Contains(r.err.Error(), "apply-plan") {
 			t.Fatalf("want an error naming apply-plan, got %v", r.err)
 		}
-		if n := rvDeletes(e) - d0; n != 0 {
+		if n := deleteCount(e) - d0; n != 0 {
 			t.Errorf("%d DELETE requests after an input error", n)
 		}
 		e.expectRemaining(before...)
@@ -368,9 +332,9 @@ func TestE2EReviewApplyPlanErrors(t *testing.T) {
 // ---------------------------------------------------------------------------
 // 2. restore-from
 
-// rvRestoreFixture deletes a tagged and an untagged multi-arch image in an
+// restoreFixture deletes a tagged and an untagged multi-arch image in an
 // applied run and records the order of restore requests.
-type rvRestoreFixture struct {
+type restoreFixture struct {
 	e          *e2e
 	keep       string
 	tagged     string
@@ -382,17 +346,17 @@ type rvRestoreFixture struct {
 	restores   []string // version ids, in request order
 }
 
-func rvRestoreSetup(t *testing.T) *rvRestoreFixture {
+func restoreSetup(t *testing.T) *restoreFixture {
 	t.Helper()
 	e := newE2E(t, "acme", "app", true)
-	f := &rvRestoreFixture{e: e}
+	f := &restoreFixture{e: e}
 	f.keep = e.image("v1", 1*day)
 	f.tagged, f.taggedKids = e.multi("old", true, 10*day, 10*day)
 	f.idx, f.idxKids = e.multi("", true, 10*day, 10*day)
 	f.applied = e.run(applied("delete-tags", "old", "delete-untagged", "true"))
 	e.ok(f.applied)
 	e.expectRemaining(f.keep)
-	rvDeletedIDs(e, f.applied, f.all()...)
+	expectDeletedIDs(e, f.applied, f.all()...)
 	e.srv.SetFault(func(w http.ResponseWriter, r *http.Request) bool {
 		if r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, "/restore") {
 			parts := strings.Split(r.URL.Path, "/")
@@ -405,28 +369,28 @@ func rvRestoreSetup(t *testing.T) *rvRestoreFixture {
 	return f
 }
 
-func (f *rvRestoreFixture) all() []string {
+func (f *restoreFixture) all() []string {
 	return flat(f.tagged, f.taggedKids, f.idx, f.idxKids)
 }
 
 // checkRestored asserts everything is back, pulls, and came back children first.
-func (f *rvRestoreFixture) checkRestored(t *testing.T, r runResult) {
+func (f *restoreFixture) checkRestored(t *testing.T, r runResult) {
 	t.Helper()
 	e := f.e
 	e.ok(r)
 	e.expectRemaining(append([]string{f.keep}, f.all()...)...)
 	e.expectPullable()
-	rvPullDigest(e, f.idx)
-	rvPullDigest(e, f.tagged)
-	rvExpectTag(e, "old", f.tagged)
-	rvOutput(t, r, "restored-count", strconv.Itoa(len(f.all())))
+	expectPulls(e, f.idx)
+	expectPulls(e, f.tagged)
+	expectTag(e, "old", f.tagged)
+	expectOutput(t, r, "restored-count", strconv.Itoa(len(f.all())))
 	f.mu.Lock()
 	order := slices.Clone(f.restores)
 	f.mu.Unlock()
 	if len(order) != len(f.all()) {
 		t.Fatalf("%d restore requests, want %d: %v", len(order), len(f.all()), order)
 	}
-	pos := func(d string) int { return slices.Index(order, rvIDs(e, d)[0]) }
+	pos := func(d string) int { return slices.Index(order, e.ids(d)[0]) }
 	for parent, kids := range map[string][]string{f.tagged: f.taggedKids, f.idx: f.idxKids} {
 		for _, k := range kids {
 			if pos(k) > pos(parent) {
@@ -440,29 +404,29 @@ func TestE2EReviewRestore(t *testing.T) {
 	t.Parallel()
 	t.Run("from the plan file", func(t *testing.T) {
 		t.Parallel()
-		f := rvRestoreSetup(t)
-		path := rvSavePlan(f.e, f.applied)
+		f := restoreSetup(t)
+		path := savePlan(f.e, f.applied)
 		r := f.e.run(applied("restore-from", path))
 		f.checkRestored(t, r)
 		expectSummary(t, r, fmt.Sprintf("%d versions restored", len(f.all())))
 	})
 	t.Run("from deleted-ids", func(t *testing.T) {
 		t.Parallel()
-		f := rvRestoreSetup(t)
+		f := restoreSetup(t)
 		ids := f.applied.outputs["deleted-ids"]
 		r := f.e.run(applied("restore-from", ids))
 		f.checkRestored(t, r)
 	})
 	t.Run("dry run", func(t *testing.T) {
 		t.Parallel()
-		f := rvRestoreSetup(t)
-		path := rvSavePlan(f.e, f.applied)
+		f := restoreSetup(t)
+		path := savePlan(f.e, f.applied)
 		r := f.e.run(inputsOf("restore-from", path))
 		f.e.ok(r)
 		f.e.expectRemaining(f.keep)
-		rvOutput(t, r, "restored-count", "0")
+		expectOutput(t, r, "restored-count", "0")
 		expectSummary(t, r, fmt.Sprintf("dry run, %d versions would be restored", len(f.all())), "Nothing was restored")
-		for _, id := range rvIDs(f.e, f.all()...) {
+		for _, id := range f.e.ids(f.all()...) {
 			if !strings.Contains(r.summary, "| "+id+" |") {
 				t.Errorf("dry-run summary does not list version %s", id)
 			}
@@ -478,7 +442,7 @@ func TestE2EReviewRestore(t *testing.T) {
 		stray := e.image("", 10*day)
 		dry := e.run(nil)
 		e.ok(dry)
-		path := rvSavePlan(e, dry)
+		path := savePlan(e, dry)
 		r := e.run(applied("restore-from", path))
 		if r.err == nil {
 			t.Fatalf("restoring from a dry-run plan succeeded:\n%s", r.summary)
@@ -490,8 +454,8 @@ func TestE2EReviewRestore(t *testing.T) {
 	})
 	t.Run("with apply-plan", func(t *testing.T) {
 		t.Parallel()
-		f := rvRestoreSetup(t)
-		path := rvSavePlan(f.e, f.applied)
+		f := restoreSetup(t)
+		path := savePlan(f.e, f.applied)
 		r := f.e.run(applied("restore-from", path, "apply-plan", path))
 		if r.err == nil || !strings.Contains(r.err.Error(), "restore-from") {
 			t.Fatalf("want an error naming restore-from, got %v", r.err)
@@ -500,15 +464,15 @@ func TestE2EReviewRestore(t *testing.T) {
 	})
 	t.Run("twice: already restored is reported", func(t *testing.T) {
 		t.Parallel()
-		f := rvRestoreSetup(t)
-		path := rvSavePlan(f.e, f.applied)
+		f := restoreSetup(t)
+		path := savePlan(f.e, f.applied)
 		f.checkRestored(t, f.e.run(applied("restore-from", path)))
 		r := f.e.run(applied("restore-from", path))
 		if r.err == nil {
 			t.Errorf("restoring active versions again reported success")
 		}
 		f.e.expectRemaining(append([]string{f.keep}, f.all()...)...)
-		rvOutput(t, r, "restored-count", "0")
+		expectOutput(t, r, "restored-count", "0")
 	})
 }
 
@@ -529,11 +493,11 @@ func TestE2EReviewUntag(t *testing.T) {
 		e.ok(r)
 		e.expectRemaining(img, other)
 		e.expectPullable()
-		rvExpectNoTag(e, "pr-1")
-		rvExpectTag(e, "v1", img)
-		rvExpectTags(e, img, "v1")
-		rvOutput(t, r, "deleted-count", "0")
-		rvOutput(t, r, "deleted-ids", "")
+		expectNoTag(e, "pr-1")
+		expectTag(e, "v1", img)
+		expectTags(e, img, "v1")
+		expectOutput(t, r, "deleted-count", "0")
+		expectOutput(t, r, "deleted-ids", "")
 		// The placeholder exists, deleted: one extra version, inactive.
 		all := e.srv.Versions(e.owner, e.pkg)
 		if len(all) != nVersions+1 {
@@ -552,16 +516,16 @@ func TestE2EReviewUntag(t *testing.T) {
 		img := e.image("pr-1", 10*day)
 		e.tag(img, "v1")
 		before := e.srv.Versions(e.owner, e.pkg)
-		d0 := rvDeletes(e)
+		d0 := deleteCount(e)
 		r := e.run(inputsOf("delete-tags", "pr-*"))
 		e.ok(r)
 		e.expectRemaining(img)
-		rvExpectTag(e, "pr-1", img)
-		rvExpectTag(e, "v1", img)
+		expectTag(e, "pr-1", img)
+		expectTag(e, "v1", img)
 		if n := len(e.srv.Versions(e.owner, e.pkg)); n != len(before) {
 			t.Errorf("a dry run pushed %d versions", n-len(before))
 		}
-		if n := rvDeletes(e) - d0; n != 0 {
+		if n := deleteCount(e) - d0; n != 0 {
 			t.Errorf("%d DELETE requests in a dry run", n)
 		}
 		if w := e.srv.Stats().ManifestPuts; w != 0 {
@@ -599,18 +563,18 @@ func TestE2EReviewUntag(t *testing.T) {
 		e.ok(r)
 		e.expectRemaining(flat(a, b, l, m, mKids)...)
 		e.expectPullable()
-		rvDeletedIDs(e, r, c)
-		rvExpectTags(e, a, "pr-1", "v1")
-		rvExpectTags(e, b, "v2")
-		rvExpectTags(e, l, "latest", "pr-5")
-		rvExpectTags(e, m, "v6")
+		expectDeletedIDs(e, r, c)
+		expectTags(e, a, "pr-1", "v1")
+		expectTags(e, b, "v2")
+		expectTags(e, l, "latest", "pr-5")
+		expectTags(e, m, "v6")
 		for _, tag := range []string{"pr-2", "pr-3", "pr-4", "pr-6"} {
-			rvExpectNoTag(e, tag)
+			expectNoTag(e, tag)
 		}
-		rvExpectTag(e, "pr-1", a)
-		rvExpectTag(e, "pr-5", l)
-		rvExpectTag(e, "v6", m)
-		rvPullDigest(e, m)
+		expectTag(e, "pr-1", a)
+		expectTag(e, "pr-5", l)
+		expectTag(e, "v6", m)
+		expectPulls(e, m)
 		expectSummary(t, r, "Removed 2 of 2 tags from images that stay")
 	})
 	t.Run("older-than spares a young image's tags", func(t *testing.T) {
@@ -622,7 +586,7 @@ func TestE2EReviewUntag(t *testing.T) {
 		r := e.run(applied("delete-tags", "pr-*", "older-than", "3d"))
 		e.ok(r)
 		e.expectRemaining(young)
-		rvExpectTags(e, young, "pr-1", "v1")
+		expectTags(e, young, "pr-1", "v1")
 	})
 }
 
@@ -640,8 +604,8 @@ func TestE2EReviewValidate(t *testing.T) {
 		e.ok(r)
 		e.expectRemaining(flat(v1, kids)...)
 		e.expectPullable()
-		rvDeletedIDs(e, r, stray)
-		rvOutput(t, r, "broken-count", "0")
+		expectDeletedIDs(e, r, stray)
+		expectOutput(t, r, "broken-count", "0")
 		expectSummary(t, r, "every image is whole")
 	})
 	// broken builds a package with a ghost, a partial image and an orphaned
@@ -666,7 +630,7 @@ func TestE2EReviewValidate(t *testing.T) {
 		r := e.run(applied("validate", "true"))
 		e.ok(r)
 		e.expectRemaining(left...)
-		rvOutput(t, r, "broken-count", "3")
+		expectOutput(t, r, "broken-count", "3")
 		expectSummary(t, r, "ghost image", "partial image", "orphaned")
 		if !strings.Contains(r.log, "::warning") || !strings.Contains(r.log, "after the run") {
 			t.Errorf("log has no validation warnings:\n%s", r.log)
@@ -682,7 +646,7 @@ func TestE2EReviewValidate(t *testing.T) {
 		r := e.run(inputsOf("validate", "true", "delete-untagged", "false"))
 		e.ok(r)
 		e.expectRemaining(left...)
-		rvOutput(t, r, "broken-count", "3")
+		expectOutput(t, r, "broken-count", "3")
 	})
 	t.Run("broken: fail-on-broken", func(t *testing.T) {
 		t.Parallel()
@@ -692,20 +656,20 @@ func TestE2EReviewValidate(t *testing.T) {
 			t.Fatalf("want an error mentioning fail-on-broken, got %v", r.err)
 		}
 		e.expectRemaining(left...)
-		rvOutput(t, r, "broken-count", "3")
+		expectOutput(t, r, "broken-count", "3")
 	})
 	t.Run("repaired by the run", func(t *testing.T) {
 		t.Parallel()
 		e, left := broken(t)
 		r := e.run(applied("validate", "true", "fail-on-broken", "true",
 			"delete-ghost-images", "true", "delete-partial-images", "true", "delete-orphaned-images", "true"))
-		if rvWaveBug(r) {
-			t.Fatal(rvBugWaveReplan)
+		if waveBug(r) {
+			t.Fatal(waveReplanFailure)
 		}
 		e.ok(r)
 		e.expectRemaining(left[0])
 		e.expectPullable()
-		rvOutput(t, r, "broken-count", "0")
+		expectOutput(t, r, "broken-count", "0")
 		expectSummary(t, r, "every image is whole")
 	})
 }
@@ -725,13 +689,13 @@ func TestE2EReviewDeletedIDsInSummary(t *testing.T) {
 	if strings.Contains(dry.summary, "Deleted version ids") {
 		t.Errorf("a dry run lists deleted version ids:\n%s", dry.summary)
 	}
-	rvOutput(t, dry, "deleted-ids", "")
+	expectOutput(t, dry, "deleted-ids", "")
 
 	r := e.run(applied())
 	e.ok(r)
 	e.expectRemaining(keep)
 	gone := flat(idx, kids, stray)
-	rvDeletedIDs(e, r, gone...)
+	expectDeletedIDs(e, r, gone...)
 	ids := r.outputs["deleted-ids"]
 	block := "<details><summary>Deleted version ids"
 	i := strings.Index(r.summary, block)
@@ -743,19 +707,20 @@ func TestE2EReviewDeletedIDsInSummary(t *testing.T) {
 	if end < 0 || !strings.Contains(rest[:end], "```\n"+ids+"\n```") {
 		t.Errorf("the <details> block does not hold deleted-ids %q:\n%s", ids, rest)
 	}
-	for _, id := range rvIDs(e, gone...) {
+	for _, id := range e.ids(gone...) {
 		if !slices.Contains(strings.Split(ids, ","), id) {
 			t.Errorf("deleted-ids lacks %s", id)
 		}
 	}
 }
 
-// rvBugWaveReplan explains the tests skipped for the deletion-wave replan.
-const rvBugWaveReplan = `regression: between deletion waves the re-read must only drop planned versions that something kept now reaches (or that are gone); here the children of a deleted index were left behind as untagged orphans, as once happened when the policy itself was asked again (retention.Sweep)`
+// waveReplanFailure is the failure when the re-plan between deletion waves
+// skipped a planned deletion.
+const waveReplanFailure = `regression: between deletion waves the re-read must only drop planned versions that something kept now reaches (or that are gone); here the children of a deleted index were left behind as untagged orphans, which is what a re-plan that asks the policy again (retention.Sweep) does`
 
-// rvWaveBug reports the symptom of rvBugWaveReplan: a planned deletion
+// waveBug reports the symptom of waveReplanFailure: a planned deletion
 // skipped because the mid-run replan asked the policy about an orphaned child.
-func rvWaveBug(r runResult) bool {
+func waveBug(r runResult) bool {
 	if r.report == nil {
 		return false
 	}
@@ -781,15 +746,15 @@ func TestE2EReviewDeleteTagsMultiArchWhole(t *testing.T) {
 	idx, kids := e.multi("pr-1", true, 10*day, 10*day)
 	dry := e.run(inputsOf("delete-tags", "pr-*"))
 	e.ok(dry)
-	rvOutput(t, dry, "planned-count", strconv.Itoa(1+len(kids)))
+	expectOutput(t, dry, "planned-count", strconv.Itoa(1+len(kids)))
 	r := e.run(applied("delete-tags", "pr-*"))
 	e.ok(r)
-	if rvWaveBug(r) {
-		t.Fatal(rvBugWaveReplan)
+	if waveBug(r) {
+		t.Fatal(waveReplanFailure)
 	}
 	e.expectRemaining(keep)
 	e.expectPullable()
-	rvDeletedIDs(e, r, flat(idx, kids)...)
+	expectDeletedIDs(e, r, flat(idx, kids)...)
 }
 
 // The summary's count of skipped reviewed entries.
@@ -801,12 +766,12 @@ func TestE2EReviewSkippedEntriesPlural(t *testing.T) {
 	b := e.image("", 10*day)
 	dry := e.run(nil)
 	e.ok(dry)
-	plan := rvSavePlan(e, dry)
+	plan := savePlan(e, dry)
 	e.tag(a, "x")
 	e.tag(b, "y")
 	r := e.run(applied("apply-plan", plan))
 	e.ok(r)
-	rvOutput(t, r, "deleted-count", "0")
+	expectOutput(t, r, "deleted-count", "0")
 	if strings.Contains(r.summary, "Skipped 2 entrys") {
 		t.Fatal(`regression: the summary says "entrys" (plural of "entry")`)
 	}
@@ -826,7 +791,7 @@ func TestE2EReviewApplyPlanUntag(t *testing.T) {
 	e.age(y, 10*day)
 	dry := e.run(inputsOf("delete-tags", "pr-*"))
 	e.ok(dry)
-	plan := rvSavePlan(e, dry)
+	plan := savePlan(e, dry)
 	if n := len(dry.report.Packages[0].Plan.Untag); n != 2 {
 		t.Fatalf("dry run plans %d untags, want 2", n)
 	}
@@ -839,13 +804,13 @@ func TestE2EReviewApplyPlanUntag(t *testing.T) {
 	e.ok(r)
 	e.expectRemaining(x, y, z)
 	e.expectPullable()
-	rvOutput(t, r, "deleted-count", "0")
-	rvExpectTags(e, x, "pr-3", "v1")
-	rvExpectTags(e, y, "v2")
-	rvExpectTags(e, z, "pr-2")
-	rvExpectNoTag(e, "pr-1")
-	rvExpectTag(e, "pr-3", x)
-	rvExpectTag(e, "pr-2", z)
+	expectOutput(t, r, "deleted-count", "0")
+	expectTags(e, x, "pr-3", "v1")
+	expectTags(e, y, "v2")
+	expectTags(e, z, "pr-2")
+	expectNoTag(e, "pr-1")
+	expectTag(e, "pr-3", x)
+	expectTag(e, "pr-2", z)
 	var skips []string
 	for _, s := range r.report.Packages[0].Withdrawn {
 		skips = append(skips, s.Digest+" "+s.Tag+": "+s.Reason)
