@@ -205,43 +205,10 @@ func (s *Server) getManifest(w http.ResponseWriter, r *http.Request, repo, ref s
 }
 
 func (s *Server) putManifest(w http.ResponseWriter, r *http.Request, repo, ref string) {
-	body, err := io.ReadAll(io.LimitReader(r.Body, maxManifest+1))
-	if err != nil || len(body) > maxManifest {
-		writeOCIError(w, http.StatusBadRequest, "MANIFEST_INVALID", "manifest invalid")
+	put, ok := readPut(w, r, ref)
+	if !ok {
 		return
 	}
-	digest := "sha256:" + hashHex(body)
-	tag := ""
-	if strings.HasPrefix(ref, "sha256:") {
-		if ref != digest {
-			writeOCIError(w, http.StatusBadRequest, "DIGEST_INVALID", "provided digest did not match uploaded content")
-			return
-		}
-	} else if !tagRE.MatchString(ref) {
-		writeOCIError(w, http.StatusBadRequest, "TAG_INVALID", "manifest tag did not match URI")
-		return
-	} else {
-		tag = ref
-	}
-	var parsed struct {
-		MediaType string `json:"mediaType"`
-		Manifests []struct {
-			Digest string `json:"digest"`
-		} `json:"manifests"`
-	}
-	if err := json.Unmarshal(body, &parsed); err != nil {
-		writeOCIError(w, http.StatusBadRequest, "MANIFEST_INVALID", "manifest invalid")
-		return
-	}
-	mt := r.Header.Get("Content-Type")
-	if mt == "" {
-		mt = parsed.MediaType
-	}
-	if mt == "" {
-		writeOCIError(w, http.StatusBadRequest, "MANIFEST_INVALID", "manifest invalid")
-		return
-	}
-
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	a, name := s.ownerOf(repo)
@@ -250,10 +217,10 @@ func (s *Server) putManifest(w http.ResponseWriter, r *http.Request, repo, ref s
 		return
 	}
 	p := s.pkgs[strings.ToLower(repo)]
-	if mt == ociIndex || mt == dockerList {
-		for _, m := range parsed.Manifests {
-			if p == nil || !p.deletedAt.IsZero() || p.byDigest(m.Digest) == nil {
-				writeOCIError(w, http.StatusNotFound, "MANIFEST_UNKNOWN", fmt.Sprintf("Sub-manifest %q not found", m.Digest))
+	if put.mediaType == ociIndex || put.mediaType == dockerList {
+		for _, child := range put.children {
+			if p == nil || !p.deletedAt.IsZero() || p.byDigest(child) == nil {
+				writeOCIError(w, http.StatusNotFound, "MANIFEST_UNKNOWN", fmt.Sprintf("Sub-manifest %q not found", child))
 				return
 			}
 		}
@@ -264,18 +231,70 @@ func (s *Server) putManifest(w http.ResponseWriter, r *http.Request, repo, ref s
 		p = &pkgState{id: s.newID(), owner: a, name: name, created: now, tags: map[string]*versionState{}, active: map[string]*versionState{}}
 		s.pkgs[strings.ToLower(repo)] = p
 	}
-	v := p.byDigest(digest)
+	v := p.byDigest(put.digest)
 	if v == nil {
-		v = &versionState{id: s.newID(), digest: digest, mediaType: mt, body: body, created: now, updated: now}
+		v = &versionState{id: s.newID(), digest: put.digest, mediaType: put.mediaType, body: put.body, created: now, updated: now}
 		p.addVersion(v)
 	}
-	if tag != "" {
-		p.setTag(tag, v, now)
+	if put.tag != "" {
+		p.setTag(put.tag, v, now)
 	}
 	p.updated = now
-	w.Header().Set("Location", fmt.Sprintf("/v2/%s/manifests/%s", repo, digest))
-	w.Header().Set("Docker-Content-Digest", digest)
+	w.Header().Set("Location", fmt.Sprintf("/v2/%s/manifests/%s", repo, put.digest))
+	w.Header().Set("Docker-Content-Digest", put.digest)
 	w.WriteHeader(http.StatusCreated)
+}
+
+// pushed is a manifest PUT as the registry checks it before storing it.
+type pushed struct {
+	body      []byte
+	digest    string
+	tag       string // "" for a push by digest
+	mediaType string
+	children  []string // an index's entries
+}
+
+// readPut reads and checks a manifest PUT to ref, or answers the error.
+func readPut(w http.ResponseWriter, r *http.Request, ref string) (pushed, bool) {
+	body, err := io.ReadAll(io.LimitReader(r.Body, maxManifest+1))
+	if err != nil || len(body) > maxManifest {
+		writeOCIError(w, http.StatusBadRequest, "MANIFEST_INVALID", "manifest invalid")
+		return pushed{}, false
+	}
+	m := pushed{body: body, digest: "sha256:" + hashHex(body)}
+	if strings.HasPrefix(ref, "sha256:") {
+		if ref != m.digest {
+			writeOCIError(w, http.StatusBadRequest, "DIGEST_INVALID", "provided digest did not match uploaded content")
+			return pushed{}, false
+		}
+	} else if !tagRE.MatchString(ref) {
+		writeOCIError(w, http.StatusBadRequest, "TAG_INVALID", "manifest tag did not match URI")
+		return pushed{}, false
+	} else {
+		m.tag = ref
+	}
+	var parsed struct {
+		MediaType string `json:"mediaType"`
+		Manifests []struct {
+			Digest string `json:"digest"`
+		} `json:"manifests"`
+	}
+	if err := json.Unmarshal(body, &parsed); err != nil {
+		writeOCIError(w, http.StatusBadRequest, "MANIFEST_INVALID", "manifest invalid")
+		return pushed{}, false
+	}
+	for _, child := range parsed.Manifests {
+		m.children = append(m.children, child.Digest)
+	}
+	m.mediaType = r.Header.Get("Content-Type")
+	if m.mediaType == "" {
+		m.mediaType = parsed.MediaType
+	}
+	if m.mediaType == "" {
+		writeOCIError(w, http.StatusBadRequest, "MANIFEST_INVALID", "manifest invalid")
+		return pushed{}, false
+	}
+	return m, true
 }
 
 func (s *Server) serveTags(w http.ResponseWriter, r *http.Request, repo string) {
