@@ -108,72 +108,10 @@ var errUsage = errors.New("usage")
 // run is the whole command: flags in, one line on stdout. A nil compile
 // means goBuild in the module root.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer, compile compileFunc) error {
-	fs := flag.NewFlagSet("imagebuild", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	platforms := fs.String("platforms", "linux/amd64", "comma separated `list` of platforms")
-	version := fs.String("version", "dev", "version stamped into the binary (main.version) and the labels")
-	revision := fs.String("revision", "unknown", "source revision stamped into the binary (main.commit) and the labels")
-	source := fs.String("source", defaultSource, "URL of the source repository (org.opencontainers.image.source)")
-	layoutDir := fs.String("layout", "", "write an OCI image layout holding the index to `DIR`")
-	push := fs.String("push", "", "push the index to `REF` (credentials from ~/.docker/config.json)")
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: go run ./internal/imagebuild [flags] (-layout DIR | -push REF)")
-		fs.PrintDefaults()
+	opts, ref, err := parseFlags(ctx, args, stderr, compile)
+	if err != nil {
+		return err
 	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return err
-		}
-		return fmt.Errorf("%w: %v", errUsage, err)
-	}
-	usage := func(format string, a ...any) error {
-		fmt.Fprintf(stderr, "imagebuild: "+format+"\n", a...)
-		fs.Usage()
-		return errUsage
-	}
-	if fs.NArg() > 0 {
-		return usage("unexpected arguments: %q", fs.Args())
-	}
-	if *layoutDir == "" && *push == "" {
-		return usage("one of -layout or -push is required")
-	}
-	opts := options{
-		version:   *version,
-		revision:  *revision,
-		source:    *source,
-		layoutDir: *layoutDir,
-		push:      *push,
-		compile:   compile,
-	}
-	var err error
-	if opts.platforms, err = parsePlatforms(*platforms); err != nil {
-		return usage("%v", err)
-	}
-	for _, f := range []struct{ name, value string }{{"version", opts.version}, {"revision", opts.revision}} {
-		if err := checkStamp(f.value); err != nil {
-			return usage("-%s: %v", f.name, err)
-		}
-	}
-	if opts.created, err = sourceDateEpoch(os.Getenv("SOURCE_DATE_EPOCH")); err != nil {
-		return usage("%v", err)
-	}
-	// Check the reference before spending a minute compiling.
-	var ref name.Reference
-	if opts.push != "" {
-		if ref, err = parsePushRef(opts.push); err != nil {
-			return err
-		}
-	}
-	if opts.compile == nil {
-		root, err := moduleRoot(ctx)
-		if err != nil {
-			return err
-		}
-		opts.compile = func(ctx context.Context, p v1.Platform, version, revision string) ([]byte, error) {
-			return goBuild(ctx, root, p, version, revision)
-		}
-	}
-
 	fmt.Fprintf(stderr, "imagebuild: building %s for %s\n", opts.version, platformList(opts.platforms))
 	idx, err := build(ctx, opts)
 	if err != nil {
@@ -200,6 +138,69 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, compile c
 	fmt.Fprintf(stderr, "imagebuild: pushed %s\n", ref)
 	_, err = fmt.Fprintln(stdout, pushed)
 	return err
+}
+
+// parseFlags checks every flag, and the push reference, before a minute
+// goes into compiling.
+func parseFlags(ctx context.Context, args []string, stderr io.Writer, compile compileFunc) (options, name.Reference, error) {
+	fs := flag.NewFlagSet("imagebuild", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	platforms := fs.String("platforms", "linux/amd64", "comma separated `list` of platforms")
+	opts := options{compile: compile}
+	fs.StringVar(&opts.version, "version", "dev", "version stamped into the binary (main.version) and the labels")
+	fs.StringVar(&opts.revision, "revision", "unknown", "source revision stamped into the binary (main.commit) and the labels")
+	fs.StringVar(&opts.source, "source", defaultSource, "URL of the source repository (org.opencontainers.image.source)")
+	fs.StringVar(&opts.layoutDir, "layout", "", "write an OCI image layout holding the index to `DIR`")
+	fs.StringVar(&opts.push, "push", "", "push the index to `REF` (credentials from ~/.docker/config.json)")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: go run ./internal/imagebuild [flags] (-layout DIR | -push REF)")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return opts, nil, err
+		}
+		return opts, nil, fmt.Errorf("%w: %v", errUsage, err)
+	}
+	usage := func(format string, a ...any) (options, name.Reference, error) {
+		fmt.Fprintf(stderr, "imagebuild: "+format+"\n", a...)
+		fs.Usage()
+		return opts, nil, errUsage
+	}
+	if fs.NArg() > 0 {
+		return usage("unexpected arguments: %q", fs.Args())
+	}
+	if opts.layoutDir == "" && opts.push == "" {
+		return usage("one of -layout or -push is required")
+	}
+	var err error
+	if opts.platforms, err = parsePlatforms(*platforms); err != nil {
+		return usage("%v", err)
+	}
+	for _, f := range []struct{ name, value string }{{"version", opts.version}, {"revision", opts.revision}} {
+		if err := checkStamp(f.value); err != nil {
+			return usage("-%s: %v", f.name, err)
+		}
+	}
+	if opts.created, err = sourceDateEpoch(os.Getenv("SOURCE_DATE_EPOCH")); err != nil {
+		return usage("%v", err)
+	}
+	var ref name.Reference
+	if opts.push != "" {
+		if ref, err = parsePushRef(opts.push); err != nil {
+			return opts, nil, err
+		}
+	}
+	if opts.compile == nil {
+		root, err := moduleRoot(ctx)
+		if err != nil {
+			return opts, nil, err
+		}
+		opts.compile = func(ctx context.Context, p v1.Platform, version, revision string) ([]byte, error) {
+			return goBuild(ctx, root, p, version, revision)
+		}
+	}
+	return opts, ref, nil
 }
 
 func parsePlatforms(s string) ([]v1.Platform, error) {

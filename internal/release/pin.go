@@ -72,22 +72,40 @@ func Pin(src []byte, ref string) ([]byte, error) {
 		return nil, err
 	}
 	want := "docker://" + ref
-
 	val, err := imageNode(src)
 	if err != nil {
 		return nil, err
 	}
+	if err := checkImageValue(val); err != nil {
+		return nil, err
+	}
+	out, err := replaceScalar(src, val, want)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkPinned(out, want); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// checkImageValue accepts only what Pin knows how to rewrite in place.
+func checkImageValue(val *yaml.Node) error {
 	if val.Kind != yaml.ScalarNode || val.Tag != "!!str" && val.Tag != "" {
-		return nil, fmt.Errorf("line %d: runs.image is not a string", val.Line)
+		return fmt.Errorf("line %d: runs.image is not a string", val.Line)
 	}
 	if val.Value != "Dockerfile" && !strings.HasPrefix(val.Value, "docker://") {
-		return nil, fmt.Errorf("line %d: runs.image is %q; want Dockerfile or a docker:// reference", val.Line, val.Value)
+		return fmt.Errorf("line %d: runs.image is %q; want Dockerfile or a docker:// reference", val.Line, val.Value)
 	}
 	if val.Style&(yaml.LiteralStyle|yaml.FoldedStyle) != 0 {
-		return nil, fmt.Errorf("line %d: runs.image is a block scalar; write it on one line", val.Line)
+		return fmt.Errorf("line %d: runs.image is a block scalar; write it on one line", val.Line)
 	}
+	return nil
+}
 
-	// Locate the value's bytes on its line.
+// replaceScalar writes want over val's bytes on its line, and leaves every
+// other byte of src as it was.
+func replaceScalar(src []byte, val *yaml.Node, want string) ([]byte, error) {
 	lines := bytes.SplitAfter(src, []byte("\n"))
 	if val.Line < 1 || val.Line > len(lines) {
 		return nil, fmt.Errorf("runs.image: line %d out of range", val.Line)
@@ -104,37 +122,37 @@ func Pin(src []byte, ref string) ([]byte, error) {
 	if val.Style == 0 && string(line[start:end]) != val.Value {
 		return nil, fmt.Errorf("line %d: runs.image continues on the next line; write it on one line", val.Line)
 	}
-	var nl bytes.Buffer
-	nl.Write(line[:start])
-	nl.WriteString(want) // a plain scalar: starts with a letter, no ": " or " #"
-	nl.Write(line[end:])
-
 	var out bytes.Buffer
 	for i, l := range lines {
-		if i == val.Line-1 {
-			out.Write(nl.Bytes())
-		} else {
+		if i != val.Line-1 {
 			out.Write(l)
+			continue
 		}
+		out.Write(line[:start])
+		out.WriteString(want) // a plain scalar: starts with a letter, no ": " or " #"
+		out.Write(line[end:])
 	}
+	return out.Bytes(), nil
+}
 
-	// Check the result as a YAML reader sees it.
+// checkPinned reads the result as a YAML reader does.
+func checkPinned(out []byte, want string) error {
 	var meta struct {
 		Runs struct {
 			Using string `yaml:"using"`
 			Image string `yaml:"image"`
 		} `yaml:"runs"`
 	}
-	if err := yaml.Unmarshal(out.Bytes(), &meta); err != nil {
-		return nil, fmt.Errorf("pinned file does not parse: %v", err)
+	if err := yaml.Unmarshal(out, &meta); err != nil {
+		return fmt.Errorf("pinned file does not parse: %v", err)
 	}
 	if meta.Runs.Using != "docker" {
-		return nil, fmt.Errorf("runs.using is %q; want docker", meta.Runs.Using)
+		return fmt.Errorf("runs.using is %q; want docker", meta.Runs.Using)
 	}
 	if meta.Runs.Image != want {
-		return nil, fmt.Errorf("pinned runs.image reads back as %q; want %q", meta.Runs.Image, want)
+		return fmt.Errorf("pinned runs.image reads back as %q; want %q", meta.Runs.Image, want)
 	}
-	return out.Bytes(), nil
+	return nil
 }
 
 // imageNode parses src (exactly one YAML document) and returns the value
