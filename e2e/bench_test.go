@@ -3,13 +3,9 @@ package e2e
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/json"
-	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -65,12 +61,12 @@ func benchServer(b *testing.B) (*fakeghcr.Server, int) {
 			fakeghcr.WithClock(func() time.Time { return testNow }),
 			fakeghcr.WithLatency(benchLatency),
 			// A budget the runs never approach, so that the rate-budget
-			// limit (retention.BudgetLimit) never shrinks the plan and
+			// limit (prune.BudgetLimit) never shrinks the plan and
 			// repeated runs (-count) see the same plan.
 			fakeghcr.WithPrimaryBudget(1_000_000),
 		)
 		srv.AddOrg(benchOwner)
-		n, err := seedMultiArch(srv, benchImages)
+		n, err := srv.SeedBuildx(benchOwner, benchPkg, benchImages, testNow, 12*time.Hour)
 		if err != nil {
 			srv.Close()
 			benchFake.err = err
@@ -83,171 +79,6 @@ func benchServer(b *testing.B) (*fakeghcr.Server, int) {
 		b.Fatal(benchFake.err)
 	}
 	return benchFake.srv, benchFake.versions
-}
-
-// seedMultiArch pushes n buildx-style multi-arch images into
-// benchOwner/benchPkg by PUTting their manifests directly: the fake checks
-// that an index's children exist, but never an image's config or layers, so
-// no blob is uploaded (fakeghcr's Pusher.MultiArch would upload ~10 blobs an
-// image). Image i is i*12h old; children are as old as their index.
-func seedMultiArch(srv *fakeghcr.Server, n int) (int, error) {
-	put := func(ref string, m benchManifest) error {
-		_, status, err := srv.PutManifest(benchOwner, benchPkg, ref, m.mediaType, m.raw)
-		if err == nil && status != http.StatusCreated {
-			err = fmt.Errorf("PUT manifest %s: HTTP %d", ref, status)
-		}
-		return err
-	}
-
-	type pushed struct {
-		digests []string
-		age     time.Duration
-		err     error
-	}
-	results := make([]pushed, n)
-	var wg sync.WaitGroup
-	sem := make(chan struct{}, 8)
-	for i := range n {
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer func() { <-sem; wg.Done() }()
-			img := buildxImage(i)
-			var ds []string
-			for _, c := range img.children {
-				if err := put(c.digest, c); err != nil {
-					results[i].err = err
-					return
-				}
-				ds = append(ds, c.digest)
-			}
-			for _, tag := range img.tags {
-				if err := put(tag, img.index); err != nil {
-					results[i].err = err
-					return
-				}
-			}
-			results[i] = pushed{digests: append(ds, img.index.digest), age: time.Duration(i) * 12 * time.Hour}
-		}()
-	}
-	wg.Wait()
-	total := 0
-	for _, r := range results {
-		if r.err != nil {
-			return 0, r.err
-		}
-		for _, d := range r.digests {
-			srv.SetUpdated(benchOwner, benchPkg, d, testNow.Add(-r.age))
-			total++
-		}
-	}
-	if got := len(srv.Versions(benchOwner, benchPkg)); got != total {
-		return 0, fmt.Errorf("seeded %d manifests but the package has %d versions", total, got)
-	}
-	return total, nil
-}
-
-// benchManifest is a manifest PUT as bytes.
-type benchManifest struct {
-	digest    string
-	raw       []byte
-	mediaType string
-}
-
-type benchImage struct {
-	index    benchManifest
-	children []benchManifest // amd64, arm64, then their attestations
-	tags     []string
-}
-
-const (
-	ociConfigType = "application/vnd.oci.image.config.v1+json"
-	ociLayerType  = "application/vnd.oci.image.layer.v1.tar+gzip"
-)
-
-type benchDesc struct {
-	MediaType   string            `json:"mediaType"`
-	Digest      string            `json:"digest"`
-	Size        int64             `json:"size"`
-	Platform    map[string]string `json:"platform,omitempty"`
-	Annotations map[string]string `json:"annotations,omitempty"`
-}
-
-type benchDoc struct {
-	SchemaVersion int               `json:"schemaVersion"`
-	MediaType     string            `json:"mediaType"`
-	Config        *benchDesc        `json:"config,omitempty"`
-	Layers        []benchDesc       `json:"layers,omitempty"`
-	Manifests     []benchDesc       `json:"manifests,omitempty"`
-	Annotations   map[string]string `json:"annotations,omitempty"`
-}
-
-func blobDigest(parts ...any) string {
-	return fmt.Sprintf("sha256:%x", sha256.Sum256([]byte(fmt.Sprint(parts...))))
-}
-
-func manifestOf(doc benchDoc) benchManifest {
-	raw, err := json.Marshal(doc)
-	if err != nil {
-		panic(err)
-	}
-	return benchManifest{digest: digestOf(raw), raw: raw, mediaType: doc.MediaType}
-}
-
-// buildxImage is what `docker buildx build --platform linux/amd64,linux/arm64
-// --provenance=true --push` produces for commit i, about 0.5-1.5 KB a
-// manifest.
-func buildxImage(i int) benchImage {
-	commit := fmt.Sprintf("%x", sha256.Sum256([]byte(strconv.Itoa(i))))
-	created := testNow.Add(-time.Duration(i) * 12 * time.Hour).Format(time.RFC3339)
-	ann := map[string]string{
-		"org.opencontainers.image.created":  created,
-		"org.opencontainers.image.revision": commit[:40],
-		"org.opencontainers.image.source":   "https://github.com/" + benchOwner + "/" + benchPkg,
-	}
-	var img benchImage
-	var platforms, attests []benchDesc
-	var attManifests []benchManifest
-	for _, arch := range []string{"amd64", "arm64"} {
-		layers := make([]benchDesc, 4)
-		for l := range layers {
-			layers[l] = benchDesc{MediaType: ociLayerType, Digest: blobDigest("layer", i, arch, l), Size: int64(1000003 * (l + 1))}
-		}
-		plat := manifestOf(benchDoc{
-			SchemaVersion: 2, MediaType: ociManifestType,
-			Config: &benchDesc{MediaType: ociConfigType, Digest: blobDigest("config", i, arch), Size: 2345},
-			Layers: layers, Annotations: ann,
-		})
-		att := manifestOf(benchDoc{
-			SchemaVersion: 2, MediaType: ociManifestType,
-			Config: &benchDesc{MediaType: ociConfigType, Digest: blobDigest("att-config", i, arch), Size: 241},
-			Layers: []benchDesc{{
-				MediaType: "application/vnd.in-toto+json", Digest: blobDigest("provenance", i, arch), Size: 4321,
-				Annotations: map[string]string{"in-toto.io/predicate-type": "https://slsa.dev/provenance/v0.2"},
-			}},
-		})
-		img.children = append(img.children, plat)
-		attests = append(attests, benchDesc{
-			MediaType: ociManifestType, Digest: att.digest, Size: int64(len(att.raw)),
-			Platform:    map[string]string{"architecture": "unknown", "os": "unknown"},
-			Annotations: map[string]string{"vnd.docker.reference.digest": plat.digest, "vnd.docker.reference.type": "attestation-manifest"},
-		})
-		platforms = append(platforms, benchDesc{
-			MediaType: ociManifestType, Digest: plat.digest, Size: int64(len(plat.raw)),
-			Platform: map[string]string{"architecture": arch, "os": "linux"},
-		})
-		attManifests = append(attManifests, att)
-	}
-	img.children = append(img.children, attManifests...)
-	img.index = manifestOf(benchDoc{SchemaVersion: 2, MediaType: ociIndexType, Manifests: append(platforms, attests...), Annotations: ann})
-	img.tags = []string{"sha-" + commit[:7]}
-	if i%20 == 0 {
-		img.tags = append(img.tags, fmt.Sprintf("v1.%d.0", (benchImages-i)/20))
-	}
-	if i == 0 {
-		img.tags = append(img.tags, "latest")
-	}
-	return img
 }
 
 // benchRun runs the action as a runner would, for a benchmark (e2e's run

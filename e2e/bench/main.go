@@ -1,0 +1,243 @@
+// Command bench measures ghcr-prune as a user runs it: it builds the
+// binary, starts the fake GHCR with a latency on every request, seeds it with
+// buildx multi-arch images, and runs the binary as a GitHub runner does (as a
+// process, with INPUT_* variables and GITHUB_* files), cold and then warm
+// with the same cache-dir. For each run it prints the wall time, the
+// requests by kind, the bound those requests imply at the manifest
+// concurrency, and the process's peak RSS.
+//
+//	go run ./e2e/bench -images 2000            # one package, 10,001 versions
+//	go run ./e2e/bench -images 20000           # 100,001 versions
+//	go run ./e2e/bench -packages 500 -images 4 # an organization: 500 packages × 21 versions
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/ghcr-prune/ghcr-prune/internal/fakeghcr"
+)
+
+const (
+	owner = "bench-org"
+	token = "ghp_benchToken0123456789"
+	// concurrency is how many requests the bound assumes in flight: the
+	// action's manifest concurrency.
+	concurrency = 10
+)
+
+type config struct {
+	images   int // buildx images per package (5 versions each, plus the fake's seed)
+	packages int
+	latency  time.Duration
+	runs     []string
+	inputs   map[string]string
+	keep     bool // keep the working directory
+}
+
+func main() {
+	cfg, err := parseFlags(os.Args[1:])
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(2)
+	}
+	if err := run(context.Background(), cfg, os.Stdout); err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+}
+
+func parseFlags(args []string) (config, error) {
+	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
+	cfg := config{inputs: map[string]string{}}
+	fs.IntVar(&cfg.images, "images", 2000, "buildx multi-arch images per package (5 versions each)")
+	fs.IntVar(&cfg.packages, "packages", 1, "packages of the organization; more than one runs with packages: '*' and a classic PAT")
+	fs.DurationVar(&cfg.latency, "latency", 20*time.Millisecond, "latency the fake adds to every request")
+	runs := fs.String("runs", "cold,warm", "runs in order, sharing one cache-dir: cold (empty cache) or warm")
+	inputs := fs.String("inputs", "delete-tags=sha-*,delete-untagged=true,keep-n-tagged=50,older-than=30d", "comma separated input=value pairs, on top of a dry run")
+	fs.BoolVar(&cfg.keep, "keep", false, "keep the working directory (binary, cache, summaries) and print its path")
+	if err := fs.Parse(args); err != nil {
+		return cfg, err
+	}
+	if cfg.images < 1 || cfg.packages < 1 {
+		return cfg, errors.New("-images and -packages must be at least 1")
+	}
+	for _, r := range strings.Split(*runs, ",") {
+		if r != "cold" && r != "warm" {
+			return cfg, fmt.Errorf("-runs: %q is neither cold nor warm", r)
+		}
+		cfg.runs = append(cfg.runs, r)
+	}
+	for _, kv := range strings.Split(*inputs, ",") {
+		if k, v, ok := strings.Cut(kv, "="); ok {
+			cfg.inputs[strings.TrimSpace(k)] = strings.TrimSpace(v)
+		} else if strings.TrimSpace(kv) != "" {
+			return cfg, fmt.Errorf("-inputs: %q is not input=value", kv)
+		}
+	}
+	return cfg, nil
+}
+
+func run(ctx context.Context, cfg config, w io.Writer) error {
+	dir, err := os.MkdirTemp("", "ghcr-prune-bench")
+	if err != nil {
+		return err
+	}
+	if cfg.keep {
+		fmt.Fprintln(w, "working directory:", dir)
+	} else {
+		defer os.RemoveAll(dir)
+	}
+	bin := filepath.Join(dir, "ghcr-prune")
+	if err := build(ctx, bin); err != nil {
+		return err
+	}
+	srv := fakeghcr.Start(fakeghcr.WithToken(token), fakeghcr.WithLatency(cfg.latency), fakeghcr.WithPrimaryBudget(1_000_000))
+	defer srv.Close()
+	versions, err := seed(srv, cfg)
+	if err != nil {
+		return fmt.Errorf("seeding: %w", err)
+	}
+	var given []string
+	for k, v := range cfg.inputs {
+		given = append(given, k+": "+v)
+	}
+	slices.Sort(given)
+	fmt.Fprintf(w, "%d package(s), %d versions, %v a request; a dry run with %s\n\n", cfg.packages, versions, cfg.latency, strings.Join(given, ", "))
+	fmt.Fprintf(w, "| run | wall | bound | wall/bound | REST | manifest GETs | other registry | peak RSS |\n|---|---:|---:|---:|---:|---:|---:|---:|\n")
+	cache := filepath.Join(dir, "cache")
+	for i, kind := range cfg.runs {
+		if kind == "cold" {
+			if err := os.RemoveAll(cache); err != nil {
+				return err
+			}
+		}
+		m, err := measure(ctx, srv, bin, filepath.Join(dir, fmt.Sprintf("run%d", i)), cache, cfg)
+		if err != nil {
+			return fmt.Errorf("%s run: %w", kind, err)
+		}
+		bound := boundOf(m, cfg.latency)
+		fmt.Fprintf(w, "| %s | %.2f s | %.2f s | %.2f | %d | %d | %d | %.0f MiB |\n", kind, m.wall.Seconds(), bound.Seconds(),
+			m.wall.Seconds()/bound.Seconds(), m.rest, m.manifestGets, m.otherRegistry, float64(m.maxRSS)/(1<<20))
+	}
+	return nil
+}
+
+// build compiles the binary as the Dockerfile does.
+func build(ctx context.Context, bin string) error {
+	out, err := exec.CommandContext(ctx, "go", "env", "GOMOD").Output()
+	if err != nil {
+		return err
+	}
+	cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-ldflags=-s -w", "-o", bin, ".")
+	cmd.Dir = filepath.Dir(strings.TrimSpace(string(out)))
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("go build: %v\n%s", err, out)
+	}
+	return nil
+}
+
+func packageName(i, n int) string {
+	if n == 1 {
+		return "app"
+	}
+	return fmt.Sprintf("app-%03d", i)
+}
+
+// seed fills every package with images images, one an hour back from now.
+func seed(srv *fakeghcr.Server, cfg config) (int, error) {
+	srv.AddOrg(owner)
+	total := 0
+	for i := range cfg.packages {
+		n, err := srv.SeedBuildx(owner, packageName(i, cfg.packages), cfg.images, time.Now(), time.Hour)
+		if err != nil {
+			return 0, err
+		}
+		total += n
+	}
+	return total, nil
+}
+
+type measurement struct {
+	wall          time.Duration
+	rest          int
+	manifestGets  int
+	otherRegistry int // token, HEAD, blobs, tag listings
+	maxRSS        int64
+}
+
+// measure runs the binary once as a runner would and reads what it cost.
+func measure(ctx context.Context, srv *fakeghcr.Server, bin, dir, cache string, cfg config) (measurement, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return measurement{}, err
+	}
+	summary, output := filepath.Join(dir, "summary.md"), filepath.Join(dir, "output")
+	for _, f := range []string{summary, output} {
+		if err := os.WriteFile(f, nil, 0o644); err != nil {
+			return measurement{}, err
+		}
+	}
+	packages := packageName(0, 1)
+	if cfg.packages > 1 {
+		packages = "*"
+	}
+	env := []string{
+		"GITHUB_ACTIONS=true", "GITHUB_REPOSITORY=" + owner + "/app", "GITHUB_REPOSITORY_OWNER=" + owner,
+		"GITHUB_API_URL=" + srv.URL(), "GITHUB_WORKSPACE=" + dir, "RUNNER_TEMP=" + dir,
+		"GITHUB_STEP_SUMMARY=" + summary, "GITHUB_OUTPUT=" + output,
+		"INPUT_TOKEN=" + token, "INPUT_OWNER=" + owner, "INPUT_PACKAGES=" + packages,
+		"INPUT_REGISTRY-URL=" + srv.URL(), "INPUT_DRY-RUN=true", "INPUT_CACHE-DIR=" + cache,
+		"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME"),
+	}
+	for k, v := range cfg.inputs {
+		env = append(env, "INPUT_"+strings.ToUpper(k)+"="+v)
+	}
+	srv.ResetStats()
+	cmd := exec.CommandContext(ctx, bin)
+	cmd.Env = env
+	var log bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &log, &log
+	start := time.Now()
+	err := cmd.Run()
+	wall := time.Since(start)
+	if err != nil {
+		return measurement{}, fmt.Errorf("%v\n%s", err, tail(log.String(), 3000))
+	}
+	st := srv.Stats()
+	m := measurement{wall: wall, manifestGets: st.ManifestGets}
+	for _, n := range st.REST {
+		m.rest += n
+	}
+	m.otherRegistry = st.Total - m.rest - m.manifestGets
+	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
+		m.maxRSS = ru.Maxrss << 10 // kilobytes on Linux
+	}
+	return m, nil
+}
+
+// boundOf is the time the requests a run made take at the manifest
+// concurrency: what no client that makes them can beat.
+func boundOf(m measurement, latency time.Duration) time.Duration {
+	requests := m.rest + m.manifestGets
+	return time.Duration(math.Ceil(float64(requests)/concurrency)) * latency
+}
+
+func tail(s string, n int) string {
+	if len(s) > n {
+		return "..." + s[len(s)-n:]
+	}
+	return s
+}
