@@ -1,12 +1,13 @@
 // Command ghcr-prune is a GitHub Action that deletes old container images
 // from GitHub Container Registry without breaking an image anyone still
-// pulls: it deletes only package versions that nothing kept can reach.
+// pulls: it deletes only package versions that nothing kept can reach. Run
+// with flags, or outside GitHub Actions, it is the same engine as a command
+// line (see internal/cli).
 package main
 
 import (
 	"context"
 	_ "embed"
-	"flag"
 	"fmt"
 	"os"
 	"os/signal"
@@ -17,11 +18,13 @@ import (
 	"github.com/sethvargo/go-githubactions"
 
 	"github.com/ghcr-prune/ghcr-prune/internal/action"
+	"github.com/ghcr-prune/ghcr-prune/internal/cli"
+	"github.com/ghcr-prune/ghcr-prune/prune"
 )
 
 // actionYAML is the action's metadata as GitHub reads it. The binary carries
 // it so that the defaults the runner applies and the ones the code applies
-// are the same text.
+// are the same text, and so that the command line's flags are the inputs.
 //
 //go:embed action.yml
 var actionYAML []byte
@@ -35,15 +38,6 @@ func main() {
 	if os.Getenv("GOMEMLIMIT") == "" {
 		debug.SetMemoryLimit(memoryLimit)
 	}
-	demo := flag.Bool("demo", false, "run against a built-in fake GHCR holding the Logto incident's package, and print the job summary")
-	showVersion := flag.Bool("version", false, "print the version and commit, then exit")
-	flag.Parse()
-	if *showVersion {
-		fmt.Println(toolName())
-		return
-	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
 	meta, err := action.ParseMetadata(actionYAML)
 	if err != nil {
 		// A binary whose action.yml does not parse was never tested.
@@ -51,15 +45,42 @@ func main() {
 		os.Exit(1)
 	}
 	setup := action.Setup{Metadata: meta, Tool: toolName(), Now: time.Now()}
-	if *demo {
-		if err := action.Demo(ctx, os.Stdout, setup); err != nil {
-			fmt.Fprintln(os.Stderr, "ghcr-prune -demo:", err)
-			os.Exit(1)
-		}
-		return
+	args := os.Args[1:]
+	if cli.IsCommandLine(args, os.Getenv) {
+		os.Exit(commandLine(args, setup))
 	}
+	runAction(setup)
+}
+
+// commandLine runs ghcr-prune as a command line with the process's own
+// terminal, environment and signals.
+func commandLine(args []string, setup action.Setup) int {
+	ctx, stop := cli.Interruptible(context.Background(), os.Stderr)
+	defer stop()
+	return cli.Main(ctx, cli.Env{
+		Args:           args,
+		Stdin:          os.Stdin,
+		Stdout:         os.Stdout,
+		Stderr:         os.Stderr,
+		Getenv:         os.Getenv,
+		StdinTerminal:  cli.IsTerminal(os.Stdin),
+		StdoutTerminal: cli.IsTerminal(os.Stdout),
+		StderrTerminal: cli.IsTerminal(os.Stderr),
+		Setup:          setup,
+	})
+}
+
+// runAction is the Docker action: inputs from INPUT_* variables, progress
+// on long work as plain lines in the log.
+func runAction(setup action.Setup) {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
 	a := githubactions.New()
-	if _, err := action.Run(ctx, a, setup); err != nil {
+	progress := prune.NewProgress(nil)
+	stopProgress := cli.ShowProgress(progress, cli.NewStatus(os.Stdout, false, 0), cli.ProgressInterval)
+	_, err := action.Run(prune.WithProgress(ctx, progress), a, setup)
+	stopProgress()
+	if err != nil {
 		a.Fatalf("%v", err)
 	}
 }

@@ -178,6 +178,7 @@ func TestE2EHostileData(t *testing.T) {
 			setup: func(t *testing.T, e *e2e, f hostileFixture) hostileSetup {
 				idx, children := e.multiArch("ghost", []string{"linux/amd64"}, false)
 				e.restDelete(children[0])
+				e.age(idx, 10*day) // past min-age
 				return hostileSetup{deleted: []string{f.bait, idx}}
 			},
 			wantLog: "ghost image",
@@ -237,6 +238,7 @@ func TestE2EHostileData(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
+				e.age(gone, 10*day) // past min-age
 				if _, err := e.push.Image(main); err != nil {
 					t.Fatal(err)
 				}
@@ -252,10 +254,10 @@ func TestE2EHostileData(t *testing.T) {
 			inputs: untagged,
 			bare:   true,
 			setup: func(t *testing.T, e *e2e, f hostileFixture) hostileSetup {
-				// GitHub (and the fake) refuse to delete the last tagged
-				// version, but not the last untagged one.
-				d := e.must(e.push.Image(""))
-				e.restDelete(d)
+				// GitHub (and the fake) refuse to delete a package's last
+				// version through the API; the fake can empty it anyway.
+				e.must(e.push.Image(""))
+				e.srv.DeleteAllVersions(e.owner, e.pkg)
 				if n := len(e.remaining()); n != 0 {
 					t.Fatalf("%d versions left", n)
 				}

@@ -346,7 +346,7 @@ func TestE2EPolicyOlderThanForms(t *testing.T) {
 		{"36h", 35 * time.Hour, 37 * time.Hour},
 		{"1w2d", 8 * day, 10 * day},
 		{"90m", 80 * time.Minute, 100 * time.Minute},
-		{"1 second", 0, 2 * time.Second},
+		{"1 second", 0, 2 * time.Hour}, // past min-age's hour, the later cut-off
 	}
 	for _, tc := range cases {
 		t.Run(tc.input, func(t *testing.T) {

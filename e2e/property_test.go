@@ -335,6 +335,15 @@ func referenceSweep(vs map[string]*refVersion, p refPolicy, now time.Time) (dele
 			}
 		}
 	}
+	// min-age (the default, an hour) keeps every younger version, with all
+	// it reaches.
+	for _, v := range ordered {
+		if now.Sub(v.updated) < time.Hour {
+			delete(untags, v.digest)
+			delete(candidates, v.digest)
+			roots[v.digest] = true
+		}
+	}
 	// Mark: a kept index keeps its entries, a kept manifest keeps its
 	// referrers, a kept referrer keeps its subject.
 	referrers := map[string][]string{}

@@ -515,6 +515,7 @@ func TestE2EReviewUntag(t *testing.T) {
 		e := newE2E(t, "acme", "app", true)
 		img := e.image("pr-1", 10*day)
 		e.tag(img, "v1")
+		e.age(img, 10*day)
 		before := e.srv.Versions(e.owner, e.pkg)
 		d0 := deleteCount(e)
 		r := e.run(inputsOf("delete-tags", "pr-*"))
@@ -617,6 +618,7 @@ func TestE2EReviewValidate(t *testing.T) {
 		partial, pKids := e.multi("partial", false, 1*day, 1*day)
 		subject := e.image("", 1*day)
 		sig := e.must(e.push.CosignSignature(subject))
+		e.age(sig, 1*day)
 		for _, k := range gKids {
 			e.restDelete(k)
 		}
@@ -798,6 +800,7 @@ func TestE2EReviewApplyPlanUntag(t *testing.T) {
 	expectSummary(t, dry, "Would remove 2 tags from images that stay")
 
 	e.tag(x, "pr-3")             // added after the review: stays
+	e.age(x, day/12)             // and applied two hours later, past min-age
 	z := e.image("pr-2", 10*day) // pr-2 moves off y to a new image
 	// The same rules as the plan's (see TestE2EReviewApplyPlanNeedsTheSameRules).
 	r := e.run(applied("apply-plan", plan, "delete-tags", "pr-*"))

@@ -33,6 +33,14 @@ func FuzzParse(f *testing.F) {
 		if (m.Kind == KindIndex) != (m.Children != nil) {
 			t.Fatalf("Kind %q with Children %v", m.Kind, m.Children)
 		}
+		if m.Size != int64(len(raw)) || (m.Kind == KindIndex) == (len(m.Blobs) > 0) {
+			t.Fatalf("Kind %q of %d bytes with Size %d and %d blobs", m.Kind, len(raw), m.Size, len(m.Blobs))
+		}
+		for _, b := range m.Blobs {
+			if b.Size < 0 {
+				t.Fatalf("blob size %d", b.Size)
+			}
+		}
 	})
 }
 

@@ -3,6 +3,7 @@ package manifest
 import (
 	"cmp"
 	"fmt"
+	"iter"
 	"slices"
 	"strings"
 )
@@ -140,6 +141,17 @@ func (g *Graph) Node(digest string) (Node, bool) {
 // Digests returns every version's digest, sorted.
 func (g *Graph) Digests() []string {
 	return slices.Clone(g.digests)
+}
+
+// All yields every version, in digest order.
+func (g *Graph) All() iter.Seq[Node] {
+	return func(yield func(Node) bool) {
+		for _, d := range g.digests {
+			if !yield(g.nodes[d]) {
+				return
+			}
+		}
+	}
 }
 
 // Out returns what digest points at: its index entries, its subject and the
@@ -281,10 +293,21 @@ func (g *Graph) findCycle(members []string, pending map[string]int) []string {
 // roots have nothing to keep (see Missing).
 func (g *Graph) Reachable(roots []string) map[string]Edge {
 	reached := make(map[string]Edge)
+	g.Extend(reached, roots)
+	return reached
+}
+
+// Extend adds to reached, a result of Reachable, what roots reach besides.
+// A version reached already keeps the edge it was first reached by, so
+// every version added is reached through versions added with it.
+func (g *Graph) Extend(reached map[string]Edge, roots []string) {
 	var queue []string
 	sorted := slices.Clone(roots)
 	slices.Sort(sorted)
 	for _, r := range slices.Compact(sorted) {
+		if _, done := reached[r]; done {
+			continue
+		}
 		if _, ok := g.nodes[r]; ok {
 			reached[r] = Edge{}
 			queue = append(queue, r)
@@ -304,7 +327,6 @@ func (g *Graph) Reachable(roots []string) map[string]Edge {
 			queue = append(queue, s.digest)
 		}
 	}
-	return reached
 }
 
 type step struct {

@@ -233,6 +233,23 @@ func TestReachable(t *testing.T) {
 	}
 }
 
+func TestExtend(t *testing.T) {
+	g := samplePackage(t)
+	d := dg
+	reached := g.Reachable([]string{d('1')})
+	before := len(reached)
+	g.Extend(reached, []string{d('0'), d('a')})
+	// 0 is new, and reaches only 1, which was reached already: nothing
+	// under 1 changes the edge it was reached by.
+	if len(reached) != before+1 || reached[d('0')] != (Edge{}) || reached[d('a')].From != d('1') {
+		t.Errorf("Extend = %v", reached)
+	}
+	full := g.Reachable([]string{d('0'), d('1')})
+	if len(full) != len(reached) {
+		t.Errorf("Extend reached %d versions, Reachable of both %d", len(reached), len(full))
+	}
+}
+
 func TestReachableCycles(t *testing.T) {
 	g, err := NewGraph([]Node{
 		leaf('a', KindOther, tagFor('b', ".sig")),

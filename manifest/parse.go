@@ -1,7 +1,9 @@
 package manifest
 
 import (
+	"bytes"
 	"crypto/sha256"
+	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -39,13 +41,38 @@ const (
 // both into one struct is what lets Parse infer a missing media type and
 // reject bodies that claim to be both (CVE-2021-41190).
 type rawManifest struct {
-	SchemaVersion int64           `json:"schemaVersion"`
-	MediaType     string          `json:"mediaType"`
-	ArtifactType  string          `json:"artifactType"`
-	Manifests     []rawDescriptor `json:"manifests"`
-	Config        *rawDescriptor  `json:"config"`
-	Layers        []rawDescriptor `json:"layers"`
-	Subject       *rawDescriptor  `json:"subject"`
+	SchemaVersion int64            `json:"schemaVersion"`
+	MediaType     string           `json:"mediaType"`
+	ArtifactType  string           `json:"artifactType"`
+	Manifests     []rawDescriptor  `json:"manifests"`
+	Config        *rawDescriptor   `json:"config"`
+	Layers        []rawDescriptor  `json:"layers"`
+	Subject       *rawDescriptor   `json:"subject"`
+	Annotations   placeholderNotes `json:"annotations"`
+}
+
+// placeholderNotes are the only annotations of a manifest Parse reads.
+// They are read only when the nonce's key is there at all, so that the
+// annotations of the hundred thousand manifests that are no placeholder
+// cost no allocation, and annotations of any shape never fail a parse: a
+// package must not become unreadable over what no decision needs.
+type placeholderNotes struct {
+	Nonce       string `json:"dev.ghcr-prune.nonce"`
+	Description string `json:"org.opencontainers.image.description"`
+}
+
+func (p *placeholderNotes) UnmarshalJSON(b []byte) error {
+	if !bytes.Contains(b, []byte(PlaceholderNonceAnnotation)) {
+		return nil
+	}
+	var notes struct {
+		Nonce       string `json:"dev.ghcr-prune.nonce"`
+		Description string `json:"org.opencontainers.image.description"`
+	}
+	if json.Unmarshal(b, &notes) == nil {
+		*p = placeholderNotes(notes)
+	}
+	return nil
 }
 
 // rawDescriptor keeps the digest as a string, unlike v1.Descriptor, so that
@@ -53,6 +80,7 @@ type rawManifest struct {
 type rawDescriptor struct {
 	MediaType    string            `json:"mediaType"`
 	Digest       string            `json:"digest"`
+	Size         int64             `json:"size"`
 	ArtifactType string            `json:"artifactType"`
 	Platform     *v1.Platform      `json:"platform"`
 	Annotations  map[string]string `json:"annotations"`
@@ -76,6 +104,7 @@ func Parse(digest string, raw []byte) (*Manifest, error) {
 	if err != nil {
 		return nil, fmt.Errorf("manifest %s: %w", digest, err)
 	}
+	m.Size = int64(len(raw))
 	return m, nil
 }
 
@@ -146,6 +175,8 @@ func parse(digest string, raw []byte) (*Manifest, error) {
 			m.ArtifactType = intern(r.Config.MediaType)
 		}
 		m.Kind = classify(m, r.Config.MediaType, r.Layers)
+		m.Blobs = blobsOf(r.Config, r.Layers)
+		m.Placeholder = isPlaceholder(r)
 	default:
 		return nil, fmt.Errorf("unsupported mediaType %q", mt)
 	}
@@ -191,6 +222,43 @@ func validBlobs(config *rawDescriptor, layers []rawDescriptor) error {
 		}
 	}
 	return nil
+}
+
+// blobsOf lists the config and layers with their sizes. A negative size
+// is nonsense a registry would not accept; it counts as nothing rather than
+// making the package unreadable, since sizes decide no deletion.
+func blobsOf(config *rawDescriptor, layers []rawDescriptor) []Blob {
+	blobs := make([]Blob, 1, 1+len(layers))
+	blobs[0] = Blob{Key: blobKey(config.Digest), Size: max(config.Size, 0)}
+	for _, d := range layers {
+		blobs = append(blobs, Blob{Key: blobKey(d.Digest), Size: max(d.Size, 0)})
+	}
+	return blobs
+}
+
+// blobKey is the key a blob is counted once by (see Blob).
+func blobKey(digest string) uint64 {
+	var sum [32]byte
+	if hexPart, ok := strings.CutPrefix(digest, "sha256:"); ok && isLowerHex(hexPart, 64) {
+		hex.Decode(sum[:8], []byte(hexPart[:16]))
+	} else {
+		sum = sha256.Sum256([]byte(digest))
+	}
+	return binary.BigEndian.Uint64(sum[:8])
+}
+
+// Annotations on the placeholder manifests ghcr-prune pushes to move a tag
+// away (internal/ghcr's Untag writes them; placeholderNotes reads them).
+const (
+	PlaceholderNonceAnnotation       = "dev.ghcr-prune.nonce"
+	PlaceholderDescriptionAnnotation = "org.opencontainers.image.description"
+	PlaceholderDescriptionPrefix     = "ghcr-prune placeholder"
+)
+
+// isPlaceholder recognises ghcr-prune's own placeholder: an image with no
+// layers, a nonce, and the description that says what it is.
+func isPlaceholder(r rawManifest) bool {
+	return len(r.Layers) == 0 && r.Annotations.Nonce != "" && strings.HasPrefix(r.Annotations.Description, PlaceholderDescriptionPrefix)
 }
 
 // classify decides what an image manifest is. The order matters: attestations

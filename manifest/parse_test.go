@@ -2,12 +2,16 @@ package manifest
 
 import (
 	"crypto/sha256"
+	"encoding/binary"
 	"encoding/hex"
 	"reflect"
 	"strings"
 	"testing"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"github.com/google/go-containerregistry/pkg/v1/types"
 )
 
 // dg returns a fake but well-formed digest made of one repeated hex digit.
@@ -193,7 +197,8 @@ func TestParse(t *testing.T) {
 				t.Fatalf("Parse: %v", err)
 			}
 			want := tc.want
-			want.Digest = d
+			want.Digest, want.Size = d, int64(len(raw))
+			got.Blobs = nil // TestParseSizes checks them
 			if !reflect.DeepEqual(*got, want) {
 				t.Errorf("Parse =\n%+v\nwant\n%+v", *got, want)
 			}
@@ -287,6 +292,55 @@ func TestPlatform(t *testing.T) {
 	for _, tc := range tests {
 		if got := Platform(tc.p); got != tc.want {
 			t.Errorf("Platform(%+v) = %q, want %q", tc.p, got, tc.want)
+		}
+	}
+}
+
+func TestParseSizes(t *testing.T) {
+	raw := []byte(expand(`{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json",
+ "config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"{1}","size":1469},
+ "layers":[{"mediaType":"application/vnd.oci.image.layer.v1.tar+gzip","digest":"{2}","size":3000000},
+  {"mediaType":"application/vnd.oci.image.layer.v1.tar+gzip","digest":"sha512:` + strings.Repeat("ab", 64) + `","size":-5}]}`))
+	m, err := Parse(digestOf(raw), raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	other := sha256.Sum256([]byte("sha512:" + strings.Repeat("ab", 64)))
+	want := []Blob{{Key: 0x1111111111111111, Size: 1469}, {Key: 0x2222222222222222, Size: 3000000}, {Key: binary.BigEndian.Uint64(other[:8]), Size: 0}}
+	if m.Size != int64(len(raw)) || !reflect.DeepEqual(m.Blobs, want) {
+		t.Errorf("size %d, blobs %v; want %d, %v", m.Size, m.Blobs, len(raw), want)
+	}
+	raw = []byte(expand(fixtures[0].raw))
+	if m, err := Parse(digestOf(raw), raw); err != nil || m.Blobs != nil || m.Size != int64(len(raw)) {
+		t.Errorf("an index: size %d, blobs %v, %v; want %d bytes and no blobs", m.Size, m.Blobs, err, len(raw))
+	}
+}
+
+// The placeholder is built as internal/ghcr's Untag builds it.
+func TestParsePlaceholder(t *testing.T) {
+	placeholder := mutate.Annotations(mutate.ConfigMediaType(mutate.MediaType(empty.Image, types.OCIManifestSchema1), types.OCIConfigJSON), map[string]string{
+		PlaceholderDescriptionAnnotation: PlaceholderDescriptionPrefix + ": tag pr-1 was removed; this version is deleted right after it is pushed",
+		PlaceholderNonceAnnotation:       "0123456789abcdef",
+	}).(v1.Image)
+	raw, err := placeholder.RawManifest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := Parse(digestOf(raw), raw)
+	if err != nil || !m.Placeholder || m.Kind != KindImage {
+		t.Fatalf("placeholder parsed as %+v, %v", m, err)
+	}
+	for name, raw := range map[string]string{
+		"no nonce":        `{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":` + emptyConfig + `,"layers":[],"annotations":{"org.opencontainers.image.description":"ghcr-prune placeholder"}}`,
+		"a layer":         `{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":` + emptyConfig + `,"layers":[{"mediaType":"application/vnd.oci.image.layer.v1.tar+gzip","digest":"{2}","size":1}],"annotations":{"org.opencontainers.image.description":"ghcr-prune placeholder","dev.ghcr-prune.nonce":"00"}}`,
+		"other purpose":   `{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":` + emptyConfig + `,"layers":[],"annotations":{"org.opencontainers.image.description":"my app","dev.ghcr-prune.nonce":"00"}}`,
+		"an ordinary one": fixtures[1].raw,
+		"odd annotations": `{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":` + emptyConfig + `,"layers":[],"annotations":{"n":1,"dev.ghcr-prune.nonce":7}}`,
+		"not an object":   `{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":` + emptyConfig + `,"layers":[],"annotations":"dev.ghcr-prune.nonce"}`,
+	} {
+		b := []byte(expand(raw))
+		if m, err := Parse(digestOf(b), b); err != nil || m.Placeholder {
+			t.Errorf("%s: placeholder %v, %v", name, m != nil && m.Placeholder, err)
 		}
 	}
 }

@@ -36,4 +36,26 @@ type Manifest struct {
 	Kind         Kind
 	Children     []Descriptor // index entries in manifest order; nil for non-indexes
 	Subject      string       // OCI 1.1 subject digest, "" when none
+	// Size is the manifest body's length in bytes: what its version takes
+	// in the registry besides its blobs.
+	Size int64
+	// Blobs are the config and layers an image manifest names (none for an
+	// index), with the sizes the manifest gives them, so a plan can say
+	// what deleting frees without fetching a blob.
+	Blobs []Blob
+	// Placeholder marks a manifest ghcr-prune itself pushed to move a tag
+	// away (see internal/ghcr's Untag): it is never anyone's image.
+	Placeholder bool
+}
+
+// Blob is one config or layer a manifest names, as compactly as counting
+// what a deletion frees allows: 16 bytes for each of the hundreds of
+// thousands of blobs a large package names, where the digest's text alone
+// takes 71. Key is the first 8 bytes of its sha256 digest (of the sha256 of
+// its text for another algorithm): two blobs of one package sharing a key
+// is about a one in thirty million chance at a million blobs, and would
+// only make a count of freed bytes come out low.
+type Blob struct {
+	Key  uint64
+	Size int64
 }

@@ -35,10 +35,13 @@ func LoadStable(ctx context.Context, src Source, pkg string) (retention.Snapshot
 const listingAttempts = 4
 
 func loadListing(ctx context.Context, src Source, pkg string, confirm bool, known map[string]*manifest.Manifest) (retention.Snapshot, error) {
+	progress := ProgressFrom(ctx)
+	progress.listing(pkg)
 	versions, err := src.Versions(ctx, pkg)
 	if err != nil {
 		return retention.Snapshot{}, fmt.Errorf("listing versions of %s: %w", pkg, err)
 	}
+	progress.listed(len(versions))
 	for attempt := 1; ; attempt++ {
 		snap, err := load(ctx, src, pkg, versions, known)
 		if err != nil && !errors.Is(err, ErrGone) {
@@ -53,10 +56,12 @@ func loadListing(ctx context.Context, src Source, pkg string, confirm bool, know
 			}
 			return retention.Snapshot{}, fmt.Errorf("the versions of %s kept changing while they were read; run again when nothing else pushes to or deletes from it", pkg)
 		}
+		progress.listing(pkg)
 		again, lerr := src.Versions(ctx, pkg)
 		if lerr != nil {
 			return retention.Snapshot{}, fmt.Errorf("listing versions of %s again: %w", pkg, lerr)
 		}
+		progress.listed(len(again))
 		if err == nil && sameListing(versions, again) {
 			return snap, nil
 		}
@@ -108,6 +113,8 @@ func load(ctx context.Context, src Source, pkg string, versions []retention.Vers
 			fetch = append(fetch, v)
 		}
 	}
+	progress := ProgressFrom(ctx)
+	progress.reading(pkg, len(fetch))
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	for _, v := range fetch {
@@ -121,6 +128,7 @@ func load(ctx context.Context, src Source, pkg string, versions []retention.Vers
 			switch {
 			case err == nil:
 				manifests[v.Digest] = m
+				progress.readOne()
 			case errors.Is(err, ErrGone):
 				goneErr = err
 			case firstErr == nil:

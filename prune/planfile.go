@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"strings"
 	"time"
 
 	"github.com/ghcr-prune/ghcr-prune/retention"
@@ -36,14 +37,20 @@ type PlanHeader struct {
 
 // PackageFile is one package of a PlanFile.
 type PackageFile struct {
-	Package  string               `json:"package"`
-	Versions int                  `json:"versions"`
-	Error    string               `json:"error,omitempty"`
-	Delete   []Deletion           `json:"delete"`
-	Untag    []Untagging          `json:"untag"`
-	Deferred []retention.Decision `json:"deferred"`
-	Keep     []retention.Decision `json:"keep"`
-	Broken   []retention.Broken   `json:"broken"`
+	Package  string `json:"package"`
+	Versions int    `json:"versions"`
+	Error    string `json:"error,omitempty"`
+	// ReclaimedBytes is what the deletions free: planned in a dry run,
+	// done in an applied one (see PackageReport.Reclaimed).
+	ReclaimedBytes int64                `json:"reclaimed_bytes"`
+	Delete         []Deletion           `json:"delete"`
+	Untag          []Untagging          `json:"untag"`
+	Deferred       []retention.Decision `json:"deferred"`
+	Keep           []retention.Decision `json:"keep"`
+	Broken         []retention.Broken   `json:"broken"`
+	// Unresolved are the references keep-referenced-in found that name no
+	// version of the package.
+	Unresolved []retention.Reference `json:"unresolved,omitempty"`
 	// Withdrawn is what a reviewed plan listed that this run did not do.
 	Withdrawn []Withdrawn `json:"skipped,omitempty"`
 	// After is the package re-read after the run (validate).
@@ -77,10 +84,11 @@ func (r *Report) WriteJSON(w io.Writer) error {
 
 func (r *Report) writePackage(jw *jsonWriter, p PackageReport) {
 	head := struct {
-		Package  string `json:"package"`
-		Versions int    `json:"versions"`
-		Error    string `json:"error,omitempty"`
-	}{Package: p.Package, Versions: p.Versions}
+		Package        string `json:"package"`
+		Versions       int    `json:"versions"`
+		Error          string `json:"error,omitempty"`
+		ReclaimedBytes int64  `json:"reclaimed_bytes"`
+	}{Package: p.Package, Versions: p.Versions, ReclaimedBytes: p.Reclaimed()}
 	if p.Err != nil {
 		head.Error = p.Err.Error()
 	}
@@ -114,6 +122,10 @@ func (r *Report) writePackage(jw *jsonWriter, p PackageReport) {
 	jw.array("keep", plan.Keep)
 	jw.raw("\n],\"broken\":")
 	jw.value(orEmptySlice(plan.Broken))
+	if len(plan.Unresolved) > 0 {
+		jw.raw(",\"unresolved\":")
+		jw.value(plan.Unresolved)
+	}
 	if len(p.Withdrawn) > 0 {
 		jw.raw(",\"skipped\":")
 		jw.value(p.Withdrawn)
@@ -196,7 +208,12 @@ func (r *Report) JSON() ([]byte, error) {
 	return b.Bytes(), err
 }
 
-// ReadPlanFile parses a plan file, refusing formats it does not know.
+// ReadPlanFile parses a plan file, refusing formats it does not know and
+// entries no run could have written. A plan file is an artifact anyone who
+// can open a pull request may have produced, and the names, digests and ids
+// it holds reach requests, the log and the summary; so every entry a reader
+// acts on (the packages, their deletions and tag removals) must be what
+// GitHub could have listed.
 func ReadPlanFile(data []byte) (*PlanFile, error) {
 	var f PlanFile
 	if err := json.Unmarshal(data, &f); err != nil {
@@ -208,7 +225,116 @@ func ReadPlanFile(data []byte) (*PlanFile, error) {
 	if f.Version != PlanFormatVersion {
 		return nil, fmt.Errorf("plan file version %d is not supported (this ghcr-prune reads version %d)", f.Version, PlanFormatVersion)
 	}
+	if err := f.check(); err != nil {
+		return nil, err
+	}
 	return &f, nil
+}
+
+// check validates what readers of the plan file act on; each error names
+// the entry.
+func (f *PlanFile) check() error {
+	if f.Owner != "" && !validOwner(f.Owner) {
+		return fmt.Errorf("owner %q is not a GitHub account name", f.Owner)
+	}
+	for i, p := range f.Packages {
+		if !ValidPackageName(p.Package) {
+			return fmt.Errorf("packages[%d]: %q is not a package name", i, p.Package)
+		}
+		for j, d := range p.Delete {
+			if err := checkEntry(d.ID, d.Digest, d.Tags); err != nil {
+				return fmt.Errorf("package %s, delete[%d]: %w", p.Package, j, err)
+			}
+		}
+		for j, u := range p.Untag {
+			if err := checkEntry(u.ID, u.Digest, u.Tags); err != nil {
+				return fmt.Errorf("package %s, untag[%d]: %w", p.Package, j, err)
+			}
+		}
+	}
+	return nil
+}
+
+func checkEntry(id int64, digest string, tags []string) error {
+	if id <= 0 {
+		return fmt.Errorf("version id %d is not positive", id)
+	}
+	if !ValidDigest(digest) {
+		return fmt.Errorf("digest %q is not sha256: and 64 lowercase hex digits", digest)
+	}
+	for _, t := range tags {
+		if !validTag(t) {
+			return fmt.Errorf("version %d: %q is not a tag", id, t)
+		}
+	}
+	return nil
+}
+
+// ValidDigest accepts the one spelling GitHub lists a container version
+// under: "sha256:" and 64 lowercase hex digits.
+func ValidDigest(d string) bool {
+	hex, ok := strings.CutPrefix(d, "sha256:")
+	if !ok || len(hex) != 64 {
+		return false
+	}
+	for i := 0; i < len(hex); i++ {
+		if c := hex[i]; !('0' <= c && c <= '9' || 'a' <= c && c <= 'f') {
+			return false
+		}
+	}
+	return true
+}
+
+// ValidPackageName accepts container package names: path components of
+// letters, digits and separators (".", "_", "-"), each starting with a
+// letter or digit, joined by "/". GHCR's own names are lowercase; the
+// packages input may spell them otherwise, and so may the plan file it made.
+func ValidPackageName(name string) bool {
+	if name == "" || len(name) > 255 {
+		return false
+	}
+	for _, c := range strings.Split(name, "/") {
+		if c == "" || !isAlnum(c[0]) {
+			return false
+		}
+		for i := 1; i < len(c); i++ {
+			if !isAlnum(c[i]) && c[i] != '.' && c[i] != '_' && c[i] != '-' {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// validOwner accepts GitHub user and organization names: up to 39 letters,
+// digits and hyphens, not starting with a hyphen.
+func validOwner(owner string) bool {
+	if owner == "" || len(owner) > 39 || owner[0] == '-' {
+		return false
+	}
+	for i := 0; i < len(owner); i++ {
+		if !isAlnum(owner[i]) && owner[i] != '-' {
+			return false
+		}
+	}
+	return true
+}
+
+// validTag is the registry's tag grammar.
+func validTag(t string) bool {
+	if t == "" || len(t) > 128 || !isAlnum(t[0]) && t[0] != '_' {
+		return false
+	}
+	for i := 1; i < len(t); i++ {
+		if !isAlnum(t[i]) && t[i] != '.' && t[i] != '_' && t[i] != '-' {
+			return false
+		}
+	}
+	return true
+}
+
+func isAlnum(c byte) bool {
+	return '0' <= c && c <= '9' || 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z'
 }
 
 // Allowlist is what the plan file allows for pkg: its planned deletions and

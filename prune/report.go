@@ -30,9 +30,19 @@ type Report struct {
 	Owner    string
 	Inputs   map[string]string // the inputs as given, for the plan file
 	Packages []PackageReport
+	// Notes are remarks on the whole run for the summary: what
+	// keep-referenced-in could not read or skipped.
+	Notes []string
+	// Comparison is what the plans change against an earlier plan file
+	// (compare-to).
+	Comparison *Comparison
 	// Tool names the build that made the report ("ghcr-prune v1.2.0,
 	// commit 1a2b3c4"): users attach summaries to bug reports.
 	Tool string
+	// TokenKind says what kind of token the run used, and its scopes when
+	// GitHub listed them ("classic personal access token (ghp_), scopes:
+	// delete:packages, read:packages"); never any of the token itself.
+	TokenKind string
 }
 
 // FailedPackages names the packages that ended in an error.

@@ -18,7 +18,7 @@ var update = flag.Bool("update", false, "rewrite the golden files in ../testdata
 // a refusal, a kept image, a broken one.
 func goldenReport(t *testing.T) *Report {
 	b := retentiontest.New().MultiArch("prev", 4*retentiontest.Day, 25*retentiontest.Day).MultiArch("prod", 20*retentiontest.Day, 20*retentiontest.Day, "prod").
-		Sig("sig", 20*retentiontest.Day, "prod").Image("pr", 9*retentiontest.Day, "pr-7").Image("mixed", 9*retentiontest.Day, "pr-8", "v8").Index("ghost", 30*retentiontest.Day, []string{"gone1"}, "old-release")
+		Sig("sig", 20*retentiontest.Day, "prod").Image("pr", 9*retentiontest.Day, "pr-7").Image("mixed", 9*retentiontest.Day, "pr-8", "v8").Index("ghost", 30*retentiontest.Day, []string{"gone1"}, "old-release").Sizes()
 	p := retentiontest.Policy(func(p *retention.Policy) {
 		p.DeleteUntagged = true
 		p.OlderThan = 3 * retentiontest.Day

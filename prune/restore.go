@@ -35,20 +35,48 @@ const (
 	RestoreFailed RestoreResult = "failed"
 )
 
-// RestoreItems lists what an applied run deleted, children before parents
-// (the reverse of deletion order) so every image comes back whole: an index
-// is never restored before the manifests it lists.
-func RestoreItems(f *PlanFile) ([]RestoreItem, error) {
+// RestoreItems lists what an applied run of owner's packages deleted,
+// children before parents (the reverse of deletion order) so every image
+// comes back whole: an index is never restored before the manifests it
+// lists. The file must be owner's, and every package it deleted from must
+// be named (named reports whether the run's packages input names it): a
+// plan file may come from anyone who can open a pull request, and restoring
+// can bring back a version someone deleted on purpose, so it never reaches
+// past what the run names.
+func RestoreItems(f *PlanFile, owner string, named func(pkg string) bool) ([]RestoreItem, error) {
 	if f.DryRun {
 		return nil, fmt.Errorf("the plan file is from a dry run, which deleted nothing")
 	}
+	if f.Owner == "" {
+		return nil, fmt.Errorf("the plan file names no owner (an applied run's plan file always does)")
+	}
+	if !strings.EqualFold(f.Owner, owner) {
+		return nil, fmt.Errorf("the plan file is %s's, not %s's (set owner)", f.Owner, owner)
+	}
 	var items []RestoreItem
+	var unnamed []string
+	seen := map[string]bool{}
 	for _, p := range f.Packages {
 		for _, d := range slices.Backward(p.Delete) {
-			if d.Outcome == Deleted {
-				items = append(items, RestoreItem{Package: p.Package, ID: d.ID, Digest: d.Digest, Tags: d.Tags, Kind: string(d.Kind)})
+			if d.Outcome != Deleted {
+				continue
 			}
+			if !named(p.Package) {
+				if !slices.Contains(unnamed, p.Package) {
+					unnamed = append(unnamed, p.Package)
+				}
+				continue
+			}
+			key := fmt.Sprintf("%s %d", p.Package, d.ID)
+			if seen[key] {
+				continue
+			}
+			seen[key] = true
+			items = append(items, RestoreItem{Package: p.Package, ID: d.ID, Digest: d.Digest, Tags: d.Tags, Kind: string(d.Kind)})
 		}
+	}
+	if len(unnamed) > 0 {
+		return nil, fmt.Errorf("the plan file deleted versions of %s, which packages does not name; restore-from restores only packages named in packages (name them to restore them)", strings.Join(unnamed, ", "))
 	}
 	return items, nil
 }

@@ -105,6 +105,11 @@ func logPlan(log Logger, pr PackageReport, dryRun bool) {
 	for _, b := range plan.Broken {
 		log.Warningf("%s: %s", pr.Package, b.Describe())
 	}
+	for _, d := range plan.Keep {
+		if d.Action == retention.Blocked {
+			log.Warningf("%s: version %d (%s) kept: %s", pr.Package, d.ID, retention.ShortDigest(d.Digest), d.Reason)
+		}
+	}
 	verb, untag := "would delete", "would remove"
 	if !dryRun {
 		verb, untag = "deleting", "removing"

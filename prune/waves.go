@@ -84,6 +84,9 @@ const CheckEvery = 50
 // run on the original plan.
 func ApplyWaves(ctx context.Context, p *retention.Plan, del Writer, replan Replanner) *Result {
 	w := newWaves(p, del, replan)
+	w.progress = ProgressFrom(ctx)
+	w.progress.deleting(p.Package, len(p.Delete))
+	defer w.progress.deletingDone()
 	for w.res.Err == nil {
 		pending, inPlan := w.pending()
 		if len(pending) == 0 {
@@ -117,6 +120,7 @@ type waves struct {
 	res      *Result
 	gone     map[string]bool     // deleted, or found gone, by this run
 	done     map[string]Deletion // every deletion tried or dropped
+	progress *Progress
 }
 
 func newWaves(p *retention.Plan, del Writer, replan Replanner) *waves {
@@ -151,6 +155,12 @@ func (w *waves) deleteWave(ctx context.Context, pending []retention.Decision, in
 			// look for pushes before deleting more.
 			return false
 		}
+		if ctx.Err() != nil {
+			// Stopped (Ctrl-C, a cancelled job): the deletions made so
+			// far are reported, and nothing more is deleted.
+			w.res.Err = fmt.Errorf("stopped before deleting version %d (%s): %w", d.ID, d.Digest, context.Cause(ctx))
+			break
+		}
 		a := Deletion{Decision: w.original[d.Digest]}
 		if blocker := w.current.Blocker(d.Digest, w.gone); blocker != "" {
 			a.Outcome, a.Detail = Skipped, fmt.Sprintf("kept: %s that points at it was not deleted", retention.ShortDigest(blocker))
@@ -161,6 +171,7 @@ func (w *waves) deleteWave(ctx context.Context, pending []retention.Decision, in
 			}
 		}
 		w.done[d.Digest] = a
+		w.progress.deletions(len(w.done))
 		if w.res.Err != nil {
 			break
 		}
@@ -182,11 +193,16 @@ func (w *waves) replanRest(ctx context.Context, full bool) {
 		return
 	}
 	skipDropped(next, remaining, w.done, w.original)
+	w.progress.deletions(len(w.done))
 	w.current = next
 }
 
 func deleteOne(ctx context.Context, pkg string, d retention.Decision, del Writer, res *Result) (Outcome, string) {
-	err := del.DeleteVersion(ctx, pkg, d.ID)
+	// A DELETE is never cut off mid-flight: GitHub may carry out one whose
+	// connection dropped, and the run would then not know it had deleted
+	// the version (nor list it for restore-from). A stop is honoured
+	// between deletions instead.
+	err := del.DeleteVersion(context.WithoutCancel(ctx), pkg, d.ID)
 	var refused *RefusedError
 	switch {
 	case err == nil:
@@ -237,14 +253,25 @@ func skipDropped(next *retention.Plan, remaining map[string]retention.Decision, 
 // applyUntags removes tags after the deletions: an untag pushes to the
 // registry, and a failure there should not hold back the deletions.
 func applyUntags(ctx context.Context, p *retention.Plan, del Writer, res *Result) {
+	progress := ProgressFrom(ctx)
+	n := 0
+	for _, op := range p.Untag {
+		n += len(op.Tags)
+	}
+	progress.untagging(n)
 	for _, op := range p.Untag {
 		for _, tag := range op.Tags {
 			r := UntagResult{ID: op.ID, Digest: op.Digest, Tag: tag}
 			switch {
 			case res.Err != nil:
 				r.Outcome = NotAttempted
+			case ctx.Err() != nil:
+				r.Outcome = NotAttempted
+				res.Err = fmt.Errorf("stopped before removing tag %s from %s: %w", tag, op.Digest, context.Cause(ctx))
 			default:
-				if err := del.Untag(ctx, p.Package, tag, op.Digest); err != nil {
+				// Like a DELETE, a tag removal (a push, then a DELETE)
+				// runs to its end once begun.
+				if err := del.Untag(context.WithoutCancel(ctx), p.Package, tag, op.Digest); err != nil {
 					r.Outcome, r.Detail = Failed, err.Error()
 					res.Err = fmt.Errorf("removing tag %s from %s: %w", tag, op.Digest, err)
 				} else {
@@ -252,6 +279,7 @@ func applyUntags(ctx context.Context, p *retention.Plan, del Writer, res *Result
 				}
 			}
 			res.Untags = append(res.Untags, r)
+			progress.untagged(len(res.Untags))
 		}
 	}
 }

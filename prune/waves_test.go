@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/ghcr-prune/ghcr-prune/manifest"
@@ -46,7 +47,8 @@ func outcomes(b *retentiontest.Builder, r *Result) map[string]Outcome {
 }
 
 func TestApplyRefusalKeepsWhatTheRefusedVersionNeeds(t *testing.T) {
-	b := retentiontest.New().MultiArch("idx", 9*retentiontest.Day, 9*retentiontest.Day).Image("other", 9*retentiontest.Day)
+	// v1 stays, or the plan would not send the last version's DELETE.
+	b := retentiontest.New().MultiArch("idx", 9*retentiontest.Day, 9*retentiontest.Day).Image("other", 9*retentiontest.Day).Image("v1", 9*retentiontest.Day, "v1")
 	p := retentiontest.Policy(func(p *retention.Policy) { p.DeleteUntagged = true })
 	plan, err := retention.Compute(b.Snap, p, retentiontest.Now)
 	if err != nil {
@@ -76,7 +78,7 @@ func TestApplyRefusalKeepsWhatTheRefusedVersionNeeds(t *testing.T) {
 }
 
 func TestApplyStopsAtTheFirstFailure(t *testing.T) {
-	b := retentiontest.New().Image("a", 9*retentiontest.Day).Image("b", 8*retentiontest.Day).Image("c", 7*retentiontest.Day)
+	b := retentiontest.New().Image("a", 9*retentiontest.Day).Image("b", 8*retentiontest.Day).Image("c", 7*retentiontest.Day).Image("v1", 9*retentiontest.Day, "v1")
 	plan, err := retention.Compute(b.Snap, retentiontest.Policy(func(p *retention.Policy) { p.DeleteUntagged = true }), retentiontest.Now)
 	if err != nil {
 		t.Fatal(err)
@@ -141,5 +143,61 @@ func TestApplyWavesReadsAgainWithinALongWave(t *testing.T) {
 	}
 	if got := outcomes(b, res)[b.Names[last.Digest]]; got != Skipped {
 		t.Errorf("the reused image: %s, want skipped", got)
+	}
+}
+
+// stoppingDeleter stops the run (a Ctrl-C) while its first DELETE is in
+// flight, and records whether that DELETE's context was cancelled.
+type stoppingDeleter struct {
+	stop      context.CancelCauseFunc
+	calls     int
+	cancelled bool
+	untags    int
+}
+
+func (d *stoppingDeleter) DeleteVersion(ctx context.Context, _ string, _ int64) error {
+	d.calls++
+	d.stop(errors.New("interrupted"))
+	d.cancelled = d.cancelled || ctx.Err() != nil
+	return nil
+}
+
+func (d *stoppingDeleter) Untag(context.Context, string, string, string) error {
+	d.untags++
+	return nil
+}
+
+// A stop mid-run lets the DELETE in flight finish (GitHub may carry it out
+// either way) and sends no other request.
+func TestApplyStopsAfterTheDeleteInFlight(t *testing.T) {
+	b := retentiontest.New().MultiArch("idx", 9*retentiontest.Day, 9*retentiontest.Day).Image("other", 9*retentiontest.Day).Image("mixed", 9*retentiontest.Day, "pr-1", "v1")
+	p := retentiontest.Policy(func(p *retention.Policy) {
+		p.DeleteUntagged = true
+		p.DeleteTags = retentiontest.Patterns(t, "pr-*")
+	})
+	plan, err := retention.Compute(b.Snap, p, retentiontest.Now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(plan.Delete) < 2 || len(plan.Untag) == 0 {
+		t.Fatalf("the fixture plans %d deletions and %d tag removals", len(plan.Delete), len(plan.Untag))
+	}
+	ctx, stop := context.WithCancelCause(context.Background())
+	defer stop(nil)
+	del := &stoppingDeleter{stop: stop}
+	res := ApplyWaves(ctx, plan, del, nil)
+	if del.calls != 1 || del.cancelled || del.untags != 0 {
+		t.Errorf("%d DELETEs (cancelled in flight: %v), %d tag removals; want the one in flight, uncancelled", del.calls, del.cancelled, del.untags)
+	}
+	if res.Err == nil || !strings.Contains(res.Err.Error(), "stopped before deleting") || !strings.Contains(res.Err.Error(), "interrupted") {
+		t.Errorf("err %v", res.Err)
+	}
+	if res.Count(Deleted) != 1 || res.Count(NotAttempted) != len(plan.Delete)-1 {
+		t.Errorf("%d deleted, %d not attempted, of %d", res.Count(Deleted), res.Count(NotAttempted), len(plan.Delete))
+	}
+	for _, u := range res.Untags {
+		if u.Outcome != NotAttempted {
+			t.Errorf("tag %s: %s after the stop", u.Tag, u.Outcome)
+		}
 	}
 }

@@ -106,5 +106,6 @@ func (p *Plan) deferAllBut(allowed map[string]bool, why string) *Plan {
 		d.Reason = fmt.Sprintf("deferred to a later run (%s): %s", why, d.Reason)
 		out.Deferred = append(out.Deferred, d)
 	}
+	out.Reclaimed = out.Frees(out.deleting())
 	return &out
 }

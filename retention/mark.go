@@ -14,12 +14,20 @@ import (
 type marker struct {
 	g refGraph
 	*selection
+	// predictRefusals keeps what GitHub would refuse to delete. A plan made
+	// anew between deletion waves has no need: what the first plan kept
+	// is kept by then.
+	predictRefusals bool
 }
 
 // plan marks from the roots and sweeps the rest, parents before what they
 // point at.
 func (m marker) plan(pkg string, versions []Version) (*Plan, error) {
 	kept := m.g.Reachable(m.rootDigests())
+	m.keepYoung(versions, kept)
+	if m.predictRefusals {
+		m.blockRefusals(versions, kept)
+	}
 	toDelete := map[string]bool{}
 	for _, v := range versions {
 		if _, ok := kept[v.Digest]; !ok {
@@ -40,7 +48,86 @@ func (m marker) plan(pkg string, versions []Version) (*Plan, error) {
 	plan.Delete = m.deleteDecisions(versions, order, toDelete)
 	plan.Untag = m.untagsOf(versions, toDelete)
 	plan.Broken = m.brokenOf(versions, toDelete)
+	plan.Unresolved = m.unresolved
+	plan.Reclaimed = plan.Frees(toDelete)
 	return plan, nil
+}
+
+// keepYoung keeps, with all they reach, the versions min-age spares that
+// no root keeps already; a young platform of a kept index still hangs from
+// its index.
+func (m marker) keepYoung(versions []Version, kept map[string]manifest.Edge) {
+	for _, v := range versions {
+		why, young := m.young[v.Digest]
+		if _, done := kept[v.Digest]; !young || done {
+			continue
+		}
+		m.roots[v.Digest] = why
+		m.g.Extend(kept, []string{v.Digest})
+	}
+}
+
+// Refusals GitHub answers a DELETE with, and what to do instead.
+const (
+	lastTaggedRefusal  = "blocked: GitHub refuses to delete the last tagged version of a package; delete the package instead, or keep one tagged image (keep-n-tagged, exclude-tags)"
+	lastVersionRefusal = "blocked: GitHub refuses to delete the last version of a package; delete the package instead, or keep one image"
+)
+
+// blockRefusals keeps the version GitHub would refuse to delete, with all
+// it reaches: when nothing tagged stays, the last tagged version to go, and
+// when nothing at all stays, the last version. The plan then sends no
+// DELETE that must fail, and deletes nothing only that version reaches.
+// The version kept is the newest image the policy picked, as keep-n would.
+func (m marker) blockRefusals(versions []Version, kept map[string]manifest.Edge) {
+	deleting, taggedStays := false, false
+	for _, v := range versions {
+		if _, ok := kept[v.Digest]; ok {
+			taggedStays = taggedStays || len(v.Tags) > 0
+		} else {
+			deleting = true
+		}
+	}
+	if !deleting || taggedStays {
+		return
+	}
+	if v, ok := m.newestPicked(versions, kept, func(v Version) bool { return len(v.Tags) > 0 }); ok {
+		m.block(v, kept, lastTaggedRefusal)
+		return
+	}
+	if v, ok := m.newestPicked(versions, kept, func(Version) bool { return true }); ok && len(kept) == 0 {
+		m.block(v, kept, lastVersionRefusal)
+	}
+}
+
+// newestPicked is the newest version to be deleted that fits: one the
+// policy picked if there is one, else any. versions are newest first.
+func (m marker) newestPicked(versions []Version, kept map[string]manifest.Edge, fits func(Version) bool) (Version, bool) {
+	first := -1
+	for i, v := range versions {
+		if _, stays := kept[v.Digest]; stays || !fits(v) {
+			continue
+		}
+		if _, picked := m.candidates[v.Digest]; picked {
+			return v, true
+		}
+		if first < 0 {
+			first = i
+		}
+	}
+	if first < 0 {
+		return Version{}, false
+	}
+	return versions[first], true
+}
+
+// block keeps v, with all it reaches, for the refusal why.
+func (m marker) block(v Version, kept map[string]manifest.Edge, why string) {
+	if picked, ok := m.candidates[v.Digest]; ok {
+		why = picked + "; " + why
+	}
+	m.roots[v.Digest] = why
+	m.blocked[v.Digest] = true
+	m.g.Extend(kept, []string{v.Digest})
 }
 
 func (m marker) rootDigests() []string {
@@ -59,6 +146,9 @@ func (m marker) keepDecisions(versions []Version, kept map[string]manifest.Edge)
 			continue
 		}
 		dec := m.decision(v, Keep, "")
+		if m.blocked[v.Digest] {
+			dec.Action = Blocked
+		}
 		dec.Reason, dec.KeptBy = m.keepReason(v.Digest, kept)
 		out = append(out, dec)
 	}

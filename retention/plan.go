@@ -49,6 +49,10 @@ const (
 	// Deferred would be deleted, but is left for a later run by
 	// max-deletions or a rate budget that would not cover it.
 	Deferred Action = "deferred"
+	// Blocked would be deleted, but GitHub would refuse: it is the last
+	// tagged version of the package, or its last version. It is kept, with
+	// all it reaches, and listed among the kept versions.
+	Blocked Action = "blocked"
 )
 
 // Decision is the fate of one version and why.
@@ -101,6 +105,11 @@ type Plan struct {
 	Untag []Untag
 	// Deferred would be deleted but are left for a later run (see Limit).
 	Deferred []Decision
+	// Unresolved are the references keep-referenced-in found to this
+	// package that name no version of it.
+	Unresolved []Reference
+	// Reclaimed is what the deletions free in bytes (see Frees).
+	Reclaimed int64
 
 	graph      *manifest.Graph
 	candidates map[string]bool // the versions the policy picked, as opposed to what goes with them
@@ -112,8 +121,8 @@ func Compute(s Snapshot, p Policy, now time.Time) (*Plan, error) {
 	if err != nil {
 		return nil, err
 	}
-	sel := newSelector(g, p, now).choose(versions)
-	return marker{g: g, selection: sel}.plan(s.Package, versions)
+	sel := newSelector(g, p, now, s.Package).choose(versions)
+	return marker{g: g, selection: sel, predictRefusals: true}.plan(s.Package, versions)
 }
 
 // graphOf builds the snapshot's graph and its versions newest first, so that

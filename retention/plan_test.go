@@ -161,7 +161,7 @@ func TestComputePolicyRules(t *testing.T) {
 			name: "nested index",
 			pkg: func() *retentiontest.Builder {
 				return retentiontest.New().MultiArch("inner1", 9*retentiontest.Day, 9*retentiontest.Day).Image("i2", 9*retentiontest.Day).Index("inner2", 9*retentiontest.Day, []string{"i2"}).
-					Index("outer", 9*retentiontest.Day, []string{"inner1", "inner2"})
+					Index("outer", 9*retentiontest.Day, []string{"inner1", "inner2"}).Image("v1", 9*retentiontest.Day, "v1") // GitHub keeps a package's last version
 			},
 			policy: func(*testing.T) retention.Policy {
 				return retentiontest.Policy(func(p *retention.Policy) { p.DeleteUntagged = true })

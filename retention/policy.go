@@ -21,6 +21,18 @@ type Policy struct {
 	KeepNUntagged int
 	// OlderThan, when positive, spares every candidate updated more recently.
 	OlderThan time.Duration
+	// MinAge, when positive, keeps every version updated more recently,
+	// with all it reaches, whatever the rules say: a push in flight lands
+	// its platform manifests before the index that lists them. ghcr-prune's
+	// own placeholders are the exception.
+	MinAge time.Duration
+	// GroupTags, when set, makes KeepNTagged count per group: the N newest
+	// images of each group a tag falls in are kept, and tagged images in
+	// no group are not ranked at all.
+	GroupTags *TagGroups
+	// Referenced keeps the versions outside files name, with all they
+	// reach (keep-referenced-in).
+	Referenced References
 
 	DeleteGhost    bool // indexes none of whose children exist
 	DeletePartial  bool // indexes some of whose children are missing

@@ -174,6 +174,21 @@ func FormatAge(a time.Duration) string {
 	}
 }
 
+// FormatDuration says a rule's duration exactly, in the largest unit it is
+// a whole number of: "1 hour", "14 days", "90 minutes".
+func FormatDuration(d time.Duration) string {
+	switch {
+	case d >= 24*time.Hour && d%(24*time.Hour) == 0:
+		return Plural(int(d/(24*time.Hour)), "day")
+	case d >= time.Hour && d%time.Hour == 0:
+		return Plural(int(d/time.Hour), "hour")
+	case d >= time.Minute && d%time.Minute == 0:
+		return Plural(int(d/time.Minute), "minute")
+	default:
+		return Plural(int(d/time.Second), "second")
+	}
+}
+
 // Plural counts n of unit in words: "1 day", "3 days", "2 entries".
 func Plural(n int, unit string) string {
 	switch {

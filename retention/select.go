@@ -18,10 +18,20 @@ type selection struct {
 	candidates map[string]string
 	// untags are the tags to remove from images that stay: digest -> tags.
 	untags map[string][]string
+	// young are the versions min-age keeps unless a root keeps them
+	// already: digest -> why. The mark keeps them after the roots, so that
+	// a platform of a kept index still hangs from its index.
+	young map[string]string
+	// blocked are the versions kept because GitHub would refuse to delete
+	// them (see marker.blockRefusals).
+	blocked map[string]bool
+	// unresolved are the references that name no version.
+	unresolved []Reference
 }
 
 func newSelection() *selection {
-	return &selection{roots: map[string]string{}, candidates: map[string]string{}, untags: map[string][]string{}}
+	return &selection{roots: map[string]string{}, candidates: map[string]string{}, untags: map[string][]string{},
+		young: map[string]string{}, blocked: map[string]bool{}}
 }
 
 // selector applies a policy to the versions of one package. The policy only
@@ -29,14 +39,15 @@ func newSelection() *selection {
 // is never a candidate of its own, so no rule can take a platform away from
 // an image that stays.
 type selector struct {
-	g   refGraph
-	p   Policy
-	now time.Time
+	g    refGraph
+	p    Policy
+	now  time.Time
+	refs map[string]string // what keep-referenced-in names in this package
 	*selection
 }
 
-func newSelector(g refGraph, p Policy, now time.Time) *selector {
-	return &selector{g: g, p: p, now: now, selection: newSelection()}
+func newSelector(g refGraph, p Policy, now time.Time, pkg string) *selector {
+	return &selector{g: g, p: p, now: now, refs: p.Referenced.Of(pkg), selection: newSelection()}
 }
 
 // choose sorts every version into a root, a candidate or neither.
@@ -45,6 +56,10 @@ func (s *selector) choose(versions []Version) *selection {
 	for _, v := range versions {
 		tags := UserTags(v.Tags)
 		if why, ok := excluded(s.p.ExcludeTags, v); ok {
+			s.roots[v.Digest] = why
+			continue
+		}
+		if why, ok := referencedBy(s.refs, v); ok {
 			s.roots[v.Digest] = why
 			continue
 		}
@@ -69,8 +84,9 @@ func (s *selector) choose(versions []Version) *selection {
 	}
 	s.selectUntagged(untagged)
 	s.selectTagged(tagged)
-	s.applyOlderThan(versions)
+	s.applyAge(versions)
 	s.applyAllowlist(versions)
+	s.unresolved = unresolved(s.refs, versions)
 	return s.selection
 }
 
@@ -178,16 +194,21 @@ func (s *selector) selectTagged(tagged []Version) {
 		}
 	}
 	// keep-n ranks images, not tags: an image kept by it keeps every tag.
-	for i, v := range selected {
+	rank := newRanking(s.p.KeepNTagged, s.p.GroupTags)
+	for _, v := range selected {
 		tags := UserTags(v.Tags)
-		if s.p.KeepNTagged >= 0 && i < s.p.KeepNTagged {
-			s.roots[v.Digest] = fmt.Sprintf("%s, among the %d newest tagged", TagsReason(tags), s.p.KeepNTagged)
+		kept, ranked, among := rank.next(tags)
+		if kept {
+			s.roots[v.Digest] = fmt.Sprintf("%s, among %s", TagsReason(tags), among)
 			continue
 		}
 		matched, rest := s.splitTags(tags)
 		switch {
+		case s.p.DeleteTags.Empty() && !ranked:
+			// Only keep-n-tagged selects it, and it ranks groups.
+			s.roots[v.Digest] = fmt.Sprintf("%s, in no group of group-tags", TagsReason(tags))
 		case s.p.DeleteTags.Empty():
-			s.candidates[v.Digest] = fmt.Sprintf("%s, beyond the %d newest tagged", TagsReason(tags), s.p.KeepNTagged)
+			s.candidates[v.Digest] = fmt.Sprintf("%s, beyond %s", TagsReason(tags), among)
 		case s.p.DeleteTags.MatchDigest(v.Digest):
 			s.candidates[v.Digest] = "digest listed in delete-tags"
 		case len(rest) == 0:
@@ -224,26 +245,61 @@ func (s *selector) splitTags(tags []string) (matched, rest []string) {
 	return matched, rest
 }
 
-// applyOlderThan spares young candidates and says how old the others are.
-// It runs after keep-n, so that the two rules must both allow a deletion.
-func (s *selector) applyOlderThan(versions []Version) {
+// applyAge spares young candidates and tag removals and says how old the
+// others are; it runs after keep-n, so that the rules and the age must both
+// allow a deletion. What min-age spares besides (the versions that would go
+// with a candidate) it notes as young, for the mark.
+func (s *selector) applyAge(versions []Version) {
 	for _, v := range versions {
-		if _, ok := s.untags[v.Digest]; ok && s.p.OlderThan > 0 && s.now.Sub(v.UpdatedAt) < s.p.OlderThan {
+		spared, tooYoung := s.spare(v)
+		if _, ok := s.untags[v.Digest]; ok && tooYoung {
 			delete(s.untags, v.Digest)
-			s.roots[v.Digest] = fmt.Sprintf("%s, only %s old (older-than %s)", TagsReason(UserTags(v.Tags)), FormatAge(s.now.Sub(v.UpdatedAt)), FormatAge(s.p.OlderThan))
+			s.roots[v.Digest] = fmt.Sprintf("%s, %s", TagsReason(UserTags(v.Tags)), spared)
 		}
-		why, ok := s.candidates[v.Digest]
-		if !ok {
-			continue
-		}
-		age := s.now.Sub(v.UpdatedAt)
-		if s.p.OlderThan > 0 && age < s.p.OlderThan {
+		why, candidate := s.candidates[v.Digest]
+		switch {
+		case candidate && tooYoung:
 			delete(s.candidates, v.Digest)
-			s.roots[v.Digest] = fmt.Sprintf("%s, but only %s old (older-than %s)", why, FormatAge(age), FormatAge(s.p.OlderThan))
-			continue
+			s.roots[v.Digest] = fmt.Sprintf("%s, but %s", why, spared)
+		case candidate:
+			s.candidates[v.Digest] = fmt.Sprintf("%s, %s old", why, FormatAge(s.now.Sub(v.UpdatedAt)))
+		case !s.isRoot(v.Digest) && s.minAge(v) > 0 && s.now.Sub(v.UpdatedAt) < s.minAge(v):
+			s.young[v.Digest] = "only " + s.ageAgainst(v, "min-age", s.minAge(v))
 		}
-		s.candidates[v.Digest] = fmt.Sprintf("%s, %s old", why, FormatAge(age))
 	}
+}
+
+// spare says whether v is too young for the rules to delete or untag it,
+// and why: the later of the older-than and min-age cut-offs decides.
+func (s *selector) spare(v Version) (string, bool) {
+	age, minAge := s.now.Sub(v.UpdatedAt), s.minAge(v)
+	switch {
+	case s.p.OlderThan > 0 && age < s.p.OlderThan && s.p.OlderThan >= minAge:
+		return "only " + s.ageAgainst(v, "older-than", s.p.OlderThan), true
+	case minAge > 0 && age < minAge:
+		return "only " + s.ageAgainst(v, "min-age", minAge), true
+	}
+	return "", false
+}
+
+// minAge is min-age for v: ghcr-prune's own placeholder, left behind by a
+// tag removal that could not delete it, is no push in flight.
+func (s *selector) minAge(v Version) time.Duration {
+	if n, ok := s.g.Node(v.Digest); ok && n.Manifest.Placeholder {
+		return 0
+	}
+	return s.p.MinAge
+}
+
+// ageAgainst says v's age and the rule it is measured by: "12 minutes old
+// (min-age 1 hour)".
+func (s *selector) ageAgainst(v Version, rule string, cutoff time.Duration) string {
+	return fmt.Sprintf("%s old (%s %s)", FormatAge(s.now.Sub(v.UpdatedAt)), rule, FormatDuration(cutoff))
+}
+
+func (s *selector) isRoot(digest string) bool {
+	_, ok := s.roots[digest]
+	return ok
 }
 
 // excluded says why exclude keeps v, if it does. It looks at all of v's

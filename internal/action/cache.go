@@ -7,8 +7,6 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/sethvargo/go-githubactions"
-
 	"github.com/ghcr-prune/ghcr-prune/internal/ghcr"
 	"github.com/ghcr-prune/ghcr-prune/internal/mcache"
 	"github.com/ghcr-prune/ghcr-prune/prune"
@@ -91,7 +89,7 @@ func (c cachedClient) Manifest(ctx context.Context, pkg, digest string) ([]byte,
 // are still fetched at most once per run). A cache that cannot be read is a
 // warning, never a failure. The manifests go to a temporary file, not the
 // heap; saveCache closes it.
-func openCache(ctx context.Context, a *githubactions.Action, dir, owner string, pkgs []string) (*mcache.Cache, mcache.Store) {
+func openCache(ctx context.Context, a *Logger, dir, owner string, pkgs []string) (*mcache.Cache, mcache.Store) {
 	var store mcache.Store
 	if dir != "" {
 		store = mcache.Dir(dir)
@@ -115,7 +113,7 @@ func openCache(ctx context.Context, a *githubactions.Action, dir, owner string, 
 
 // saveCache keeps the manifests this run read or fetched, so manifests of
 // deleted versions fall out of it, and closes the cache.
-func saveCache(ctx context.Context, a *githubactions.Action, c *mcache.Cache, store mcache.Store, w *writeBehind) {
+func saveCache(ctx context.Context, a *Logger, c *mcache.Cache, store mcache.Store, w *writeBehind) {
 	defer func() {
 		if err := c.Close(); err != nil {
 			a.Warningf("manifest cache: %v", err)

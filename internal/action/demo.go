@@ -56,6 +56,36 @@ func Demo(ctx context.Context, w io.Writer, s Setup) error {
 	return nil
 }
 
+// DemoToken is the token the served demo's fake GHCR takes: a classic
+// personal access token, by its prefix and its scopes, that works nowhere
+// else.
+const DemoToken = "ghp_ghcrPruneDemoTokenForTheFakeOnly0000"
+
+// ServeDemo leaves the demo's fake GHCR running, with the incident's
+// package, until ctx ends, and prints the command line that previews a
+// cleanup of it, so the whole flow (plan, question, deletion) can be tried
+// without a GitHub account.
+func ServeDemo(ctx context.Context, w io.Writer, s Setup) error {
+	srv := fakeghcr.Start(fakeghcr.WithToken(DemoToken), fakeghcr.WithTokenScopes("read:packages", "write:packages", "delete:packages"))
+	defer srv.Close()
+	if err := seedIncident(srv, s.Now.UTC().Truncate(time.Second)); err != nil {
+		return fmt.Errorf("seeding the fake GHCR: %w", err)
+	}
+	fmt.Fprintf(w, `ghcr-prune demo: a fake GHCR at %[1]s holds logto-io/logto, the Logto incident's package
+(a multi-arch prod index 20 days old, the previous prod image 4 days old, a pull-request build).
+
+In another shell, preview what "untagged images older than 3 days" deletes:
+
+  GITHUB_TOKEN=%[2]s go run . --owner logto-io --packages logto --older-than 3d \
+    --github-api-url %[1]s --registry-url %[1]s
+
+Add --dry-run=false to be asked, then delete; run it again to see nothing left to do.
+Press Ctrl-C here to stop the fake.
+`, srv.URL(), DemoToken)
+	<-ctx.Done()
+	return nil
+}
+
 // demoRun runs the action once, as a runner would, and returns the summary.
 func demoRun(ctx context.Context, w io.Writer, srv *fakeghcr.Server, s Setup, dryRun string) (string, error) {
 	env := map[string]string{

@@ -3,6 +3,7 @@ package action
 import (
 	"cmp"
 	"fmt"
+	"io"
 	"os"
 	"slices"
 	"strconv"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/sethvargo/go-githubactions"
 
+	"github.com/ghcr-prune/ghcr-prune/internal/ghcr"
 	"github.com/ghcr-prune/ghcr-prune/prune"
 	"github.com/ghcr-prune/ghcr-prune/retention"
 )
@@ -39,6 +41,11 @@ type config struct {
 	packagesRegex bool
 	// inputs is what the plan file records: every input as given, minus the token.
 	inputs map[string]string
+	// references is what keep-referenced-in found and could not read.
+	references referenceScan
+	// compareTo is the earlier plan file compare-to names, at compareToPath.
+	compareTo     *prune.PlanFile
+	compareToPath string
 }
 
 // inputNames are every input action.yml declares; tests check the two agree.
@@ -46,8 +53,9 @@ var inputNames = []string{
 	"token", "owner", "packages", "dry-run",
 	"delete-untagged", "delete-tags", "exclude-tags", "keep-n-tagged", "keep-n-untagged",
 	"older-than", "use-regex", "delete-orphaned-images", "delete-ghost-images", "delete-partial-images",
+	"group-tags", "keep-referenced-in", "min-age",
 	"registry-url", "github-api-url",
-	"apply-plan", "restore-from", "validate", "fail-on-broken", "max-deletions", "cache-dir",
+	"apply-plan", "restore-from", "validate", "fail-on-broken", "max-deletions", "cache-dir", "compare-to",
 	// dataaxiom/ghcr-cleanup-action's inputs that ghcr-prune names otherwise
 	// or does not need.
 	"package", "tags", "repository", "expand-packages", "log-level",
@@ -61,6 +69,7 @@ var inputAliases = map[string]string{"package": "packages", "tags": "delete-tags
 var policyInputs = []string{
 	"delete-untagged", "delete-tags", "exclude-tags", "keep-n-tagged", "keep-n-untagged",
 	"older-than", "use-regex", "delete-orphaned-images", "delete-ghost-images", "delete-partial-images",
+	"group-tags", "keep-referenced-in", "min-age",
 }
 
 // parseInputs reads and checks every input. defaults are action.yml's
@@ -95,11 +104,17 @@ func parseInputs(a *githubactions.Action, defaults map[string]string) (config, e
 	policy, perrs := parsePolicy(in)
 	cfg.policy = policy
 	errs = append(errs, perrs...)
+	errs = append(errs, readKeepReferenced(a, in, &cfg)...)
+	if path := in["compare-to"]; path != "" {
+		cfg.compareTo, err = readCompareTo(path, cfg.owner)
+		cfg.compareToPath = path
+		errs.add("compare-to", err)
+	}
 	if in["restore-from"] != "" {
 		if in["apply-plan"] != "" {
 			errs.add("restore-from", fmt.Errorf("cannot be combined with apply-plan"))
 		}
-		cfg.restore, err = parseRestore(in["restore-from"], cfg.packages, cfg.owner)
+		cfg.restore, err = parseRestore(in["restore-from"], &cfg)
 		errs.add("restore-from", err)
 	}
 	cfg.registryURL = in["registry-url"]
@@ -108,10 +123,29 @@ func parseInputs(a *githubactions.Action, defaults map[string]string) (config, e
 		cfg.apiURL = ctx.APIURL
 	}
 	cfg.apiURL = cmp.Or(cfg.apiURL, "https://api.github.com")
+	errs = append(errs, checkURLs(cfg, in["github-api-url"] == "")...)
 	if len(errs) > 0 {
 		return config{}, fmt.Errorf("invalid input:\n  %s", strings.Join(dedupe(errs), "\n  "))
 	}
 	return cfg, nil
+}
+
+// checkURLs checks registry-url and github-api-url before any request: the
+// token goes to both, and plain http only on this machine. fromEnv says the
+// API URL came from GITHUB_API_URL rather than the input.
+func checkURLs(cfg config, fromEnv bool) []string {
+	var errs []string
+	if _, _, err := ghcr.ParseRegistryURL(cfg.registryURL); err != nil {
+		errs = append(errs, err.Error())
+	}
+	if _, err := ghcr.ParseAPIURL(cfg.apiURL); err != nil {
+		msg := err.Error()
+		if fromEnv {
+			msg += " (from GITHUB_API_URL)"
+		}
+		errs = append(errs, msg)
+	}
+	return errs
 }
 
 // inputErrors collects every input error of a run, each naming its input.
@@ -214,6 +248,19 @@ func parsePolicy(in map[string]string) (retention.Policy, []string) {
 		p.OlderThan, err = retention.ParseDuration(in["older-than"])
 		fail("older-than", err)
 	}
+	// min-age: 0 turns it off, as a bare 0 reads, though a duration
+	// otherwise needs its unit.
+	if v := in["min-age"]; v != "" && v != "0" {
+		p.MinAge, err = retention.ParseDuration(v)
+		fail("min-age", err)
+	}
+	if v := in["group-tags"]; v != "" {
+		p.GroupTags, err = retention.ParseTagGroups(v)
+		fail("group-tags", err)
+		if in["keep-n-tagged"] == "" {
+			fail("group-tags", fmt.Errorf("ranks images for keep-n-tagged, which is not given"))
+		}
+	}
 	// As in dataaxiom/ghcr-cleanup-action: untagged images are deleted by
 	// default only when no other deletion rule is asked for.
 	otherRule := in["delete-tags"] != "" || in["keep-n-tagged"] != "" || in["keep-n-untagged"] != "" ||
@@ -230,7 +277,7 @@ func parsePolicy(in map[string]string) (retention.Policy, []string) {
 // plan was made with, so a plan file (an artifact anyone who can open a pull
 // request may have produced) can never widen a deletion or change the owner.
 func readApplyPlan(path string, in, defaults map[string]string, cfg *config) []string {
-	data, err := os.ReadFile(path)
+	data, err := readPlanFile(path)
 	if err != nil {
 		return []string{"apply-plan: " + err.Error()}
 	}
@@ -244,7 +291,9 @@ func readApplyPlan(path string, in, defaults map[string]string, cfg *config) []s
 			errs = append(errs, fmt.Sprintf("%s: %q differs from the reviewed plan's %q (apply-plan recomputes with this run's rules, which must be the ones the plan was made with)", n, in[n], f.Inputs[n]))
 		}
 	}
-	if f.Owner != "" && !strings.EqualFold(cfg.owner, f.Owner) {
+	if f.Owner == "" {
+		errs = append(errs, "apply-plan: "+path+": the plan file names no owner (every run's plan file does)")
+	} else if !strings.EqualFold(cfg.owner, f.Owner) {
 		errs = append(errs, fmt.Sprintf("owner: %q differs from the reviewed plan's %q", cfg.owner, f.Owner))
 	}
 	cfg.applyPlan = f
@@ -253,32 +302,88 @@ func readApplyPlan(path string, in, defaults map[string]string, cfg *config) []s
 
 // parseRestore reads restore-from: the path of a plan file from an applied
 // run, or version ids (the deleted-ids output) of the one package named in
-// packages.
-func parseRestore(v string, pkgs []string, owner string) ([]prune.RestoreItem, error) {
+// packages. Either way it restores only in the packages the run names.
+func parseRestore(v string, cfg *config) ([]prune.RestoreItem, error) {
 	if ids := splitList(v); len(ids) > 0 && allDigits(ids) {
-		if len(pkgs) != 1 || strings.ContainsAny(pkgs[0], "*?") {
-			return nil, fmt.Errorf("version ids need exactly one package named in packages")
-		}
-		var items []prune.RestoreItem
-		// deleted-ids lists versions in deletion order; restore the reverse.
-		for _, id := range slices.Backward(ids) {
-			n, _ := strconv.ParseInt(id, 10, 64)
-			items = append(items, prune.RestoreItem{Package: pkgs[0], ID: n})
-		}
-		return items, nil
+		return restoreIDs(ids, cfg.packages)
 	}
-	data, err := os.ReadFile(v)
+	data, err := readPlanFile(v)
 	if err != nil {
 		return nil, err
 	}
+	return restorePlan(data, v, cfg.owner, namedBy(cfg.packages, cfg.packagesRegex))
+}
+
+// restoreIDs are version ids of the one package in pkgs, in deletion order
+// (as deleted-ids lists them); they are restored in the reverse.
+func restoreIDs(ids, pkgs []string) ([]prune.RestoreItem, error) {
+	if len(pkgs) != 1 || strings.ContainsAny(pkgs[0], "*?") {
+		return nil, fmt.Errorf("version ids need exactly one package named in packages")
+	}
+	var items []prune.RestoreItem
+	for _, id := range slices.Backward(ids) {
+		n, _ := strconv.ParseInt(id, 10, 64)
+		if n <= 0 {
+			return nil, fmt.Errorf("version id %s is not positive", id)
+		}
+		items = append(items, prune.RestoreItem{Package: pkgs[0], ID: n})
+	}
+	return items, nil
+}
+
+// restorePlan reads the plan file data (from path) and lists what it
+// deleted in owner's packages that named accepts.
+func restorePlan(data []byte, path, owner string, named func(string) bool) ([]prune.RestoreItem, error) {
 	f, err := prune.ReadPlanFile(data)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", v, err)
+		return nil, fmt.Errorf("%s: %w", path, err)
 	}
-	if f.Owner != "" && !strings.EqualFold(f.Owner, owner) {
-		return nil, fmt.Errorf("the plan file is %s's, not %s's (set owner)", f.Owner, owner)
+	items, err := prune.RestoreItems(f, owner, named)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
 	}
-	return prune.RestoreItems(f)
+	return items, nil
+}
+
+// namedBy reports whether the packages input names pkg: outright, or
+// through a wildcard (with regex, a regex) as resolvePackages expands it.
+func namedBy(entries []string, regex bool) func(pkg string) bool {
+	return func(pkg string) bool {
+		for _, e := range entries {
+			if !regex && !strings.ContainsAny(e, "*?") {
+				if strings.EqualFold(e, pkg) {
+					return true
+				}
+				continue
+			}
+			if pat, err := retention.ParsePatterns(e, regex); err == nil && pat.MatchTag(pkg) {
+				return true
+			}
+		}
+		return false
+	}
+}
+
+// maxPlanFileSize bounds the plan file a run reads. A plan file takes about
+// 450 bytes a version, so this is room for some 300,000 versions, and far
+// below what would exhaust the runner's memory.
+const maxPlanFileSize = 128 << 20
+
+// readPlanFile reads the plan file at path, up to maxPlanFileSize.
+func readPlanFile(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, maxPlanFileSize+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(data) > maxPlanFileSize {
+		return nil, fmt.Errorf("%s: larger than %d MiB, more than any plan file", path, maxPlanFileSize>>20)
+	}
+	return data, nil
 }
 
 func allDigits(ss []string) bool {

@@ -1,34 +1,64 @@
 package action
 
 import (
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
 	"fmt"
+	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 
-	"github.com/ghcr-prune/ghcr-prune/prune"
 	"github.com/sethvargo/go-githubactions"
+
+	"github.com/ghcr-prune/ghcr-prune/prune"
 )
 
-func writePlanFile(path string, r *prune.Report) error {
-	f, err := os.Create(path)
-	if err != nil {
-		return err
-	}
-	if err := r.WriteJSON(f); err != nil {
-		f.Close()
-		return err
-	}
-	return f.Close()
+// outputNames are every output action.yml declares; tests check the two agree.
+var outputNames = []string{"planned-count", "kept-count", "deleted-count", "deleted-ids", "plan-path", "broken-count", "restored-count", "deferred-count", "reclaimed-bytes", "changed-count"}
+
+// writeResults writes the outputs, the plan file and the job summary. Each
+// is written whatever became of the others (a failure, a panic in
+// rendering): once a version is deleted, every record of it that can be
+// written is what makes the run undoable.
+func writeResults(log *Logger, r *prune.Report) error {
+	var errs []error
+	// Outputs first: whatever happens to the plan file, the ids of what
+	// was deleted must reach the workflow.
+	errs = append(errs, guard("the outputs", func() error {
+		setOutputs(log, r)
+		return nil
+	}))
+	errs = append(errs, guard("the plan file", func() error {
+		path, shown := planFilePath(log.Action)
+		if err := writePlanFile(path, r); err != nil {
+			return fmt.Errorf("writing the plan file %s: %w", path, err)
+		}
+		log.SetOutput("plan-path", shown)
+		return nil
+	}))
+	errs = append(errs, guard("the job summary", func() error {
+		log.AddStepSummary(r.Markdown())
+		return nil
+	}))
+	return errors.Join(errs...)
 }
 
-// outputNames are every output action.yml declares; tests check the two agree.
-var outputNames = []string{"planned-count", "kept-count", "deleted-count", "deleted-ids", "plan-path", "broken-count", "restored-count", "deferred-count"}
+// guard runs write, turning a panic into an error naming what was being
+// written.
+func guard(what string, write func() error) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("writing %s: %v", what, p)
+		}
+	}()
+	return write()
+}
 
-// writeResults writes the job summary, the plan file and the outputs.
-func writeResults(a *githubactions.Action, r *prune.Report) error {
-	a.AddStepSummary(r.Markdown())
+func setOutputs(log *Logger, r *prune.Report) {
 	planned, kept, deferred := 0, 0, 0
 	for _, p := range r.Packages {
 		if p.Plan != nil {
@@ -38,20 +68,16 @@ func writeResults(a *githubactions.Action, r *prune.Report) error {
 		}
 	}
 	ids := r.DeletedIDs()
-	// Outputs first: whatever happens to the plan file, the ids of what
-	// was deleted must reach the workflow.
-	a.SetOutput("planned-count", strconv.Itoa(planned))
-	a.SetOutput("kept-count", strconv.Itoa(kept))
-	a.SetOutput("deleted-count", strconv.Itoa(len(ids)))
-	a.SetOutput("deleted-ids", strings.Join(ids, ","))
-	a.SetOutput("broken-count", strconv.Itoa(r.BrokenAfter()))
-	a.SetOutput("deferred-count", strconv.Itoa(deferred))
-	path, shown := planFilePath(a)
-	if err := writePlanFile(path, r); err != nil {
-		return fmt.Errorf("writing the plan file %s: %w", path, err)
+	log.SetOutput("deleted-ids", strings.Join(ids, ","))
+	log.SetOutput("deleted-count", strconv.Itoa(len(ids)))
+	log.SetOutput("planned-count", strconv.Itoa(planned))
+	log.SetOutput("kept-count", strconv.Itoa(kept))
+	log.SetOutput("broken-count", strconv.Itoa(r.BrokenAfter()))
+	log.SetOutput("deferred-count", strconv.Itoa(deferred))
+	log.SetOutput("reclaimed-bytes", strconv.FormatInt(r.ReclaimedBytes(), 10))
+	if r.Comparison != nil {
+		log.SetOutput("changed-count", strconv.Itoa(r.Comparison.Changed()))
 	}
-	a.SetOutput("plan-path", shown)
-	return nil
 }
 
 // planFilePath is where the plan file goes and the path later steps know it
@@ -69,4 +95,68 @@ func planFilePath(a *githubactions.Action) (path, shown string) {
 	}
 	path = filepath.Join(dir, name)
 	return path, path
+}
+
+// writePlanFile writes the plan file without following a symbolic link. The
+// workspace holds the checkout, which in a pull_request_target workflow is
+// the pull request's, and the action runs as root: a ghcr-prune-plan.json
+// there that links elsewhere would have the run overwrite whatever it names.
+func writePlanFile(path string, r *prune.Report) error {
+	dir, name := filepath.Split(path)
+	root, err := os.OpenRoot(filepath.Clean(dir))
+	if err != nil {
+		return err
+	}
+	defer root.Close()
+	return writeFileNoFollow(root, name, r.WriteJSON)
+}
+
+// writeFileNoFollow replaces name in root with what write writes. It
+// refuses a name that is there and is not a regular file (a symbolic link,
+// a directory), writes to a new temporary file (created exclusively, so a
+// link planted under its name is not followed either) and renames it over
+// name, which replaces whatever name is by then instead of writing through
+// it.
+func writeFileNoFollow(root *os.Root, name string, write func(io.Writer) error) error {
+	fi, err := root.Lstat(name)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+	case err != nil:
+		return err
+	case !fi.Mode().IsRegular():
+		return fmt.Errorf("%s is a %s, not a regular file; refusing to write through it", name, describeMode(fi.Mode()))
+	}
+	var random [6]byte
+	rand.Read(random[:])
+	tmp := "." + name + ".tmp-" + hex.EncodeToString(random[:])
+	f, err := root.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	if err != nil {
+		return err
+	}
+	renamed := false
+	defer func() {
+		if !renamed {
+			f.Close()
+			root.Remove(tmp)
+		}
+	}()
+	werr := write(f)
+	if err := errors.Join(werr, f.Close()); err != nil {
+		return err
+	}
+	if err := root.Rename(tmp, name); err != nil {
+		return err
+	}
+	renamed = true
+	return nil
+}
+
+func describeMode(m fs.FileMode) string {
+	switch {
+	case m&fs.ModeSymlink != 0:
+		return "symbolic link"
+	case m.IsDir():
+		return "directory"
+	}
+	return "special file"
 }

@@ -35,6 +35,10 @@ type config struct {
 	timeoutFraction float64
 	timeoutHold     time.Duration
 	actionsToken    bool
+	// scopes are the classic token's scopes; classic is whether the token
+	// is one (a classic token may have no scopes at all).
+	scopes  []string
+	classic bool
 }
 
 // WithToken requires tok: REST needs "Authorization: Bearer tok" (or "token
@@ -75,6 +79,14 @@ func WithTimeouts(fraction float64, hold time.Duration) Option {
 // answer 400 "Invalid argument." and /user endpoints 403.
 func WithActionsToken() Option { return func(c *config) { c.actionsToken = true } }
 
+// WithTokenScopes makes the token a classic personal access token with
+// these scopes: every authenticated REST answer lists them in
+// X-OAuth-Scopes, as GitHub does for classic tokens (and only for them and
+// OAuth app tokens). No scopes is a classic token without any.
+func WithTokenScopes(scopes ...string) Option {
+	return func(c *config) { c.scopes, c.classic = scopes, true }
+}
+
 // Server is a running fake GHCR.
 type Server struct {
 	cfg   config
@@ -95,6 +107,7 @@ type Server struct {
 	faults   *rand.Rand
 	tokens   map[string]bool
 	reqSeq   int64
+	hostile  Hostile
 
 	primaryUsed  int
 	primaryReset time.Time
@@ -161,6 +174,9 @@ type Stats struct {
 	Total         int
 	Injected502   int // answered 502 by WithFaults
 	TimedOut      int // dropped by WithTimeouts
+	// PaddingSent is how many bytes of Hostile padding reached the
+	// client's connection before it stopped reading.
+	PaddingSent int64
 }
 
 // Start starts a fake GHCR on 127.0.0.1 with an ephemeral port.
@@ -286,6 +302,22 @@ func (s *Server) SetVisibility(owner, pkg string, public bool) {
 	defer s.mu.Unlock()
 	if p := s.pkgs[repoKey(owner, pkg)]; p != nil {
 		p.public = public
+	}
+}
+
+// DeleteAllVersions deletes every active version of a package, past the
+// refusals the REST API makes (GitHub will not delete a package's last
+// version): a package with no versions, which tests of how a run copes with
+// one cannot reach through the API.
+func (s *Server) DeleteAllVersions(owner, pkg string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	p := s.pkgs[repoKey(owner, pkg)]
+	if p == nil {
+		return
+	}
+	for _, v := range p.activeVersions(false) {
+		p.deleteVersion(v, s.now())
 	}
 }
 

@@ -309,6 +309,59 @@ func TestDeleteLastTaggedVersionRefused(t *testing.T) {
 	}
 }
 
+// GitHub's third refusal: the last version of a package, tagged or not,
+// cannot be deleted; the package can.
+func TestDeleteLastVersionRefused(t *testing.T) {
+	s, c := start(t)
+	p := s.Pusher("acme", "app")
+	first := must[string](t)(p.Image(""))
+	last := must[string](t)(p.Image(""))
+	ids := map[string]int64{}
+	for _, v := range s.Versions("acme", "app") {
+		ids[v.Digest] = v.ID
+	}
+	if _, err := c.Organizations.PackageDeleteVersion(ctx, "acme", "container", "app", ids[first]); err != nil {
+		t.Fatalf("deleting one of two versions: %v", err)
+	}
+	_, err := c.Organizations.PackageDeleteVersion(ctx, "acme", "container", "app", ids[last])
+	if msg := errMessage(t, err, 400); msg != "You cannot delete the last version of a package. You must delete the package instead." {
+		t.Errorf("message %q", msg)
+	}
+	if got := registryStatus(t, p.Ref(last)); got != 200 {
+		t.Errorf("refused delete removed the manifest: %d", got)
+	}
+	s.DeleteAllVersions("acme", "app") // past the API's refusal, for tests
+	if vs := s.Versions("acme", "app"); len(vs) != 2 || !vs[0].Deleted || !vs[1].Deleted {
+		t.Errorf("after DeleteAllVersions: %+v", vs)
+	}
+	if _, err := c.Organizations.DeletePackage(ctx, "acme", "container", "app"); err != nil {
+		t.Errorf("deleting the package: %v", err)
+	}
+}
+
+// A classic token's scopes come back in X-OAuth-Scopes on every
+// authenticated answer; other tokens get no such header.
+func TestTokenScopesHeader(t *testing.T) {
+	for _, tc := range []struct {
+		token string
+		opts  []Option
+		want  []string // nil: no header
+	}{
+		{"ghp_x", []Option{WithTokenScopes("read:packages", "delete:packages")}, []string{"read:packages, delete:packages"}},
+		{"ghp_x", []Option{WithTokenScopes()}, []string{""}},
+		{"ghs_x", nil, nil},
+	} {
+		s, _ := start(t, append(tc.opts, WithToken(tc.token))...)
+		_, resp, err := client(t, s, tc.token).Users.Get(ctx, "acme")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := resp.Header.Values("X-OAuth-Scopes"); !slices.Equal(got, tc.want) {
+			t.Errorf("%s: X-OAuth-Scopes = %q, want %q", tc.token, got, tc.want)
+		}
+	}
+}
+
 func TestPublicDownloadsRefused(t *testing.T) {
 	s, c := start(t)
 	p := s.Pusher("acme", "app")

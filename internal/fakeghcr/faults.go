@@ -1,7 +1,10 @@
 package fakeghcr
 
 import (
+	"bytes"
+	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"strconv"
 	"sync"
@@ -55,4 +58,74 @@ func FailTimes(n int, match func(*http.Request) bool, write func(http.ResponseWr
 		}
 		return hit
 	}
+}
+
+// Hostile makes the fake answer as a broken or malicious server could, so
+// that tests can show ghcr-prune fails safely: a clear error, nothing
+// deleted, nothing read without bound. The zero value is GitHub's own
+// behaviour.
+type Hostile struct {
+	// LastPage, when set, is the page every listing's Link header names as
+	// rel="last", with rel="next" the page after the one asked for.
+	LastPage int64
+	// ManifestBytes, when set, makes every manifest GET at least this
+	// long: whitespace before the manifest, streamed without a
+	// Content-Length, so a client finds out only by reading.
+	ManifestBytes int64
+	// ListingBytes does the same to every versions and packages listing;
+	// whitespace before JSON leaves it valid, so only a bound on reading
+	// tells.
+	ListingBytes int64
+}
+
+// SetHostile switches hostile answers on (or, with the zero value, off);
+// it applies to requests that arrive afterwards, mid-run included.
+func (s *Server) SetHostile(h Hostile) {
+	s.mu.Lock()
+	s.hostile = h
+	s.mu.Unlock()
+}
+
+// writeListing writes a listing page's items, with h's Link header and
+// padding when set.
+func (s *Server) writeListing(c call, h Hostile, page int, items []any) {
+	if h.LastPage > 0 {
+		link := func(p int64, rel string) string {
+			u := *c.r.URL
+			q := u.Query()
+			q.Set("page", strconv.FormatInt(p, 10))
+			u.RawQuery = q.Encode()
+			return fmt.Sprintf(`<%s%s>; rel=%q`, baseURL(c.r), u.RequestURI(), rel)
+		}
+		c.w.Header().Set("Link", link(int64(page)+1, "next")+", "+link(h.LastPage, "last"))
+	}
+	pad := h.ListingBytes
+	if pad <= 0 {
+		writeJSON(c.w, http.StatusOK, items)
+		return
+	}
+	c.w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	c.w.WriteHeader(http.StatusOK)
+	if s.writePadding(c.w, pad) {
+		enc := json.NewEncoder(c.w)
+		enc.SetEscapeHTML(false)
+		enc.Encode(items)
+	}
+}
+
+// writePadding streams n bytes of whitespace, counting what the client's
+// connection took, and says whether all of it went.
+func (s *Server) writePadding(w io.Writer, n int64) bool {
+	chunk := bytes.Repeat([]byte(" "), 32<<10)
+	for n > 0 {
+		k, err := w.Write(chunk[:min(n, int64(len(chunk)))])
+		s.mu.Lock()
+		s.stats.PaddingSent += int64(k)
+		s.mu.Unlock()
+		if err != nil {
+			return false
+		}
+		n -= int64(k)
+	}
+	return true
 }

@@ -188,6 +188,7 @@ func (s *Server) getManifest(w http.ResponseWriter, r *http.Request, repo, ref s
 	if v != nil {
 		body, mt, digest = v.body, v.mediaType, v.digest
 	}
+	pad := s.hostile.ManifestBytes - int64(len(body))
 	s.mu.Unlock()
 	if v == nil {
 		writeOCIError(w, http.StatusNotFound, "MANIFEST_UNKNOWN", "manifest unknown")
@@ -196,10 +197,12 @@ func (s *Server) getManifest(w http.ResponseWriter, r *http.Request, repo, ref s
 	h := w.Header()
 	h.Set("Content-Type", mt)
 	h.Set("Docker-Content-Digest", digest)
-	h.Set("Content-Length", strconv.Itoa(len(body)))
+	if pad <= 0 {
+		h.Set("Content-Length", strconv.Itoa(len(body)))
+	}
 	h.Set("Etag", `"`+digest+`"`)
 	w.WriteHeader(http.StatusOK)
-	if r.Method == http.MethodGet {
+	if r.Method == http.MethodGet && s.writePadding(w, pad) {
 		w.Write(body)
 	}
 }

@@ -19,6 +19,7 @@ const (
 	msgPkgNotFound   = "Package not found."
 	msgVerNotFound   = "Package version not found."
 	msgLastTagged    = "You cannot delete the last tagged version of a package. You must delete the package instead."
+	msgLastVersion   = "You cannot delete the last version of a package. You must delete the package instead."
 	msgDownloads     = "Publicly visible package versions with more than 5000 downloads cannot be deleted. Contact GitHub support for further assistance."
 	msgPkgDownloads  = "Publicly visible packages with more than 5000 downloads cannot be deleted. Contact GitHub support for further assistance."
 	msgSecondary     = "You have exceeded a secondary rate limit. Please wait a few minutes before you try again. If you reach out to GitHub Support for help, please include the request ID %s."
@@ -140,6 +141,9 @@ func (s *Server) rest(h http.HandlerFunc) http.HandlerFunc {
 		}
 		s.primaryUsed++
 		s.setRateHeaders(w)
+		if s.cfg.classic {
+			w.Header().Set("X-OAuth-Scopes", strings.Join(s.cfg.scopes, ", "))
+		}
 		limited := s.secondaryExceeded(r)
 		s.mu.Unlock()
 		if limited {
@@ -285,9 +289,9 @@ func (s *Server) listPackages(c call) {
 		return
 	}
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	a := s.owner(c)
 	if a == nil {
+		s.mu.Unlock()
 		writeGitHubError(c.w, http.StatusNotFound, "Not Found", packagesDocs+docAnchors[c.op][c.kind])
 		return
 	}
@@ -304,7 +308,9 @@ func (s *Server) listPackages(c call) {
 	for _, p := range paginate(c, len(found), page, perPage, found) {
 		items = append(items, s.packageJSON(p, c.kind))
 	}
-	writeJSON(c.w, http.StatusOK, items)
+	h := s.hostile
+	s.mu.Unlock()
+	s.writeListing(c, h, page, items)
 }
 
 func visibilityMatches(p *pkgState, want string) bool {
@@ -365,9 +371,9 @@ func (s *Server) listVersions(c call) {
 	q := c.r.URL.Query()
 	page, perPage := pageParams(q)
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	p := s.pkg(c, false)
 	if p == nil {
+		s.mu.Unlock()
 		return
 	}
 	vs := p.activeVersions(q.Get("state") == "deleted")
@@ -375,7 +381,9 @@ func (s *Server) listVersions(c call) {
 	for _, v := range paginate(c, len(vs), page, perPage, vs) {
 		items = append(items, s.versionJSON(p, v, c.kind))
 	}
-	writeJSON(c.w, http.StatusOK, items)
+	h := s.hostile
+	s.mu.Unlock()
+	s.writeListing(c, h, page, items)
 }
 
 // version resolves {id}; deleted versions resolve only when wantDeleted says so.
@@ -414,6 +422,10 @@ func (s *Server) deleteVersion(c call) {
 	}
 	if len(v.tags) > 0 && !otherTagged(p, v) {
 		c.fail(http.StatusBadRequest, msgLastTagged)
+		return
+	}
+	if len(p.active) == 1 {
+		c.fail(http.StatusBadRequest, msgLastVersion)
 		return
 	}
 	if p.public && v.downloads > downloadsCeiling {

@@ -1,6 +1,17 @@
 // Package ghcr talks to GitHub Container Registry: the Packages REST API for
 // versions (list, delete) and the OCI registry for manifests. It is the only
 // place ghcr-prune does I/O with GitHub.
+//
+// New is also the token preflight, for the action and any other front end:
+// before it sends a request it refuses a token that cannot work for
+// Config.Use (a fine-grained personal access token; GITHUB_TOKEN with a
+// wildcard), and once GitHub has listed a classic token's scopes (on the
+// owner lookup, so no extra request) it refuses one that lacks what the run
+// needs. Client.Token says what the token is, for the log and the summary.
+//
+// The token goes only to the configured API host and to the registry's host,
+// never over plain http except to this machine, and no answer is read past
+// what it can legitimately be (see confine.go and limits.go).
 package ghcr
 
 import (
@@ -37,6 +48,9 @@ type Config struct {
 	// attempt by NewTransport's DefaultResponseHeaderTimeout; this is the
 	// backstop for an answer that stalls halfway.
 	Timeout time.Duration
+	// Use is what the run will ask of the token; New refuses a token that
+	// cannot do it.
+	Use Use
 }
 
 // DefaultTimeout is longer than the Transport's worst retry schedule (five
@@ -61,6 +75,7 @@ type Client struct {
 
 	limits *Transport // nil when the caller brought its own transport
 	pacer  *pacer
+	token  TokenInfo
 
 	mu    sync.Mutex
 	stats Stats
@@ -86,14 +101,15 @@ type Stats struct {
 	RegistryWrites  int
 }
 
-// New checks the owner exists and whether it is an organization, and
-// prepares a registry puller that is shared so the token is exchanged once.
+// New checks the token (see the package documentation), that the owner
+// exists and whether it is an organization, and prepares a registry puller
+// that is shared so the token is exchanged once.
 func New(ctx context.Context, cfg Config) (*Client, error) {
-	hc := httpClient(cfg)
-	// go-github's WithAuthToken wraps the client's transport in place; the
-	// registry must not get the REST bearer header, so keep the bare one.
-	base := hc.Transport
-	gh, err := restClient(base, hc.Timeout, cfg)
+	token := TokenInfo{Kind: KindOf(cfg.Token)}
+	if err := token.Check(cfg.Use); err != nil {
+		return nil, err
+	}
+	api, err := ParseAPIURL(cfg.APIURL)
 	if err != nil {
 		return nil, err
 	}
@@ -101,20 +117,37 @@ func New(ctx context.Context, cfg Config) (*Client, error) {
 	if err != nil {
 		return nil, err
 	}
+	hc := httpClient(cfg)
+	base := hc.Transport
+	if base == nil {
+		base = http.DefaultTransport
+	}
+	gh := restClient(base, hc.Timeout, api, cfg.Token)
 	c := &Client{registry: host, pacer: deletePacer(cfg.DeletesPerMinute)}
 	c.limits, _ = base.(*Transport)
 	if insecure {
 		c.opts = append(c.opts, name.Insecure)
 	}
-	c.writeOpt = registryOptions(base, cfg.Token)
+	c.writeOpt = registryOptions(base, host, cfg.Token)
 	if c.puller, err = remote.NewPuller(c.writeOpt...); err != nil {
 		return nil, err
 	}
-	if c.owner, c.packages, err = lookupOwner(ctx, gh, cfg.Owner, cfg.Token != ""); err != nil {
+	var scopes *string
+	if c.owner, c.packages, scopes, err = lookupOwner(ctx, gh, cfg.Owner, cfg.Token != ""); err != nil {
 		return nil, err
 	}
+	if scopes != nil {
+		token.Scopes, token.ScopesKnown = ParseScopes(*scopes), true
+	}
+	if err := token.Check(cfg.Use); err != nil {
+		return nil, err
+	}
+	c.token = token
 	return c, nil
 }
+
+// Token is what the token is and may do, as the preflight found.
+func (c *Client) Token() TokenInfo { return c.token }
 
 // httpClient is cfg.HTTP, or a client over NewTransport with cfg's timeout.
 func httpClient(cfg Config) *http.Client {
@@ -128,19 +161,17 @@ func httpClient(cfg Config) *http.Client {
 	return &http.Client{Transport: NewTransport(nil), Timeout: timeout}
 }
 
-// restClient is go-github over base, authenticated with cfg.Token and
-// pointed at cfg.APIURL.
-func restClient(base http.RoundTripper, timeout time.Duration, cfg Config) (*github.Client, error) {
-	gh := github.NewClient(&http.Client{Transport: base, Timeout: timeout})
-	if cfg.Token != "" {
-		gh = gh.WithAuthToken(cfg.Token)
+// restClient is go-github over base, pointed at api, with token attached
+// to requests for api's host alone, redirects to any other host refused and
+// every answer bounded.
+func restClient(base http.RoundTripper, timeout time.Duration, api *url.URL, token string) *github.Client {
+	auth := &restAuth{next: &bodyLimit{next: base, limit: restBodyLimit, what: "GitHub's REST API"}, origin: origin(api)}
+	if token != "" {
+		auth.header = "Bearer " + token
 	}
-	api, err := url.Parse(strings.TrimSuffix(cfg.APIURL, "/") + "/")
-	if err != nil || (api.Scheme != "https" && api.Scheme != "http") || api.Host == "" {
-		return nil, fmt.Errorf("github-api-url: %q is not an http(s) URL", cfg.APIURL)
-	}
+	gh := github.NewClient(&http.Client{Transport: auth, Timeout: timeout, CheckRedirect: sameOrigin(origin(api))})
 	gh.BaseURL = api
-	return gh, nil
+	return gh
 }
 
 // deletePacer paces DELETEs at perMinute (0: the default; negative: nil,
@@ -155,19 +186,23 @@ func deletePacer(perMinute int) *pacer {
 	return newPacer(perMinute, 20)
 }
 
-// registryOptions authenticate to the registry with token over base, which
-// has no REST bearer header.
-func registryOptions(base http.RoundTripper, token string) []remote.Option {
+// registryOptions authenticate to the registry at host with token over
+// base, which has no REST bearer header; credentials go to host alone and
+// answers are bounded by the largest manifest.
+func registryOptions(base http.RoundTripper, host, token string) []remote.Option {
 	var auth authn.Authenticator = authn.Anonymous
 	if token != "" {
 		// GHCR takes any username with the token as password.
 		auth = &authn.Basic{Username: "ghcr-prune", Password: token}
 	}
-	return []remote.Option{remote.WithAuth(auth), remote.WithTransport(base), remote.WithUserAgent("ghcr-prune")}
+	rt := &confineRegistry{next: &bodyLimit{next: base, limit: registryBodyLimit, what: "the registry"}, host: host}
+	return []remote.Option{remote.WithAuth(auth), remote.WithTransport(rt), remote.WithUserAgent("ghcr-prune")}
 }
 
-// ParseRegistryURL accepts https://ghcr.io, ghcr.io and http://host:port and
-// returns the host and whether to speak plain HTTP.
+// ParseRegistryURL accepts https://ghcr.io, ghcr.io and, for a registry on
+// this machine, http://127.0.0.1:5000 (or ::1, localhost), and returns the
+// host and whether to speak plain HTTP. Plain http anywhere else would
+// send the token unencrypted.
 func ParseRegistryURL(s string) (host string, insecure bool, err error) {
 	raw := strings.TrimSuffix(strings.TrimSpace(s), "/")
 	if !strings.Contains(raw, "://") {
@@ -176,6 +211,9 @@ func ParseRegistryURL(s string) (host string, insecure bool, err error) {
 	u, err := url.Parse(raw)
 	if err != nil || u.Host == "" || (u.Path != "" && u.Path != "/") || (u.Scheme != "https" && u.Scheme != "http") {
 		return "", false, fmt.Errorf("registry-url: %q is not a registry URL like https://ghcr.io", s)
+	}
+	if u.Scheme == "http" && !loopback(u.Hostname()) {
+		return "", false, fmt.Errorf("registry-url: %q is plain http, which would send the token unencrypted; use https (http only for 127.0.0.1, ::1 or localhost)", s)
 	}
 	return u.Host, u.Scheme == "http", nil
 }

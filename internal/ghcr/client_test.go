@@ -131,13 +131,16 @@ func TestParseRegistryURL(t *testing.T) {
 		"ghcr.io":               {"ghcr.io", false},
 		"ghcr.io/":              {"ghcr.io", false},
 		"http://127.0.0.1:5000": {"127.0.0.1:5000", true},
+		"http://localhost:5000": {"localhost:5000", true},
+		"http://[::1]:5000":     {"[::1]:5000", true},
+		"localhost:5000":        {"localhost:5000", false},
 	} {
 		host, insecure, err := ghcr.ParseRegistryURL(in)
 		if err != nil || host != want.host || insecure != want.insecure {
 			t.Errorf("ParseRegistryURL(%q) = %q, %v, %v", in, host, insecure, err)
 		}
 	}
-	for _, bad := range []string{"", "ftp://ghcr.io", "https://ghcr.io/acme"} {
+	for _, bad := range []string{"", "ftp://ghcr.io", "https://ghcr.io/acme", "http://ghcr.io", "http://10.1.2.3:5000", "http://localhost.example:5000"} {
 		if _, _, err := ghcr.ParseRegistryURL(bad); err == nil || !strings.HasPrefix(err.Error(), "registry-url:") {
 			t.Errorf("ParseRegistryURL(%q) err = %v", bad, err)
 		}

@@ -40,13 +40,16 @@ func (c *Client) DeleteVersion(ctx context.Context, pkg string, id int64) error 
 	case errors.As(err, &ge) && ge.Response != nil && ge.Response.StatusCode == http.StatusBadRequest:
 		return &prune.RefusedError{Message: ge.Message}
 	}
-	return err
+	return c.permission(err, fmt.Sprintf("deleting version %d of %s", id, pkg), deleteAccess)
 }
 
 // RestoreVersion restores a deleted version (possible for 30 days).
 func (c *Client) RestoreVersion(ctx context.Context, pkg string, id int64) error {
 	c.count(func(s *Stats) { s.RestoreRequests++ })
 	err := c.packages.restoreVersion(ctx, pkg, id)
+	if _, ok := forbidden(err); ok {
+		return c.permission(err, fmt.Sprintf("restoring version %d of %s", id, pkg), restoreAccess)
+	}
 	var ge *github.ErrorResponse
 	if errors.As(err, &ge) {
 		return errors.New(ge.Message)

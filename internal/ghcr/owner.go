@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"net/textproto"
 	"net/url"
 	"strings"
 
@@ -30,20 +31,26 @@ type ownerPackages struct {
 	path string // the org's or user's login, or "" for the token's own user (/user/...)
 }
 
-// lookupOwner finds login's spelling on GitHub and where its packages are.
-// With a token, a user who is the token's own is read through /user, the
-// only path where GitHub shows that user's private packages.
-func lookupOwner(ctx context.Context, gh *github.Client, login string, token bool) (string, ownerPackages, error) {
-	user, _, err := gh.Users.Get(ctx, login)
+// lookupOwner finds login's spelling on GitHub and where its packages are,
+// and returns GitHub's X-OAuth-Scopes header of that first answer (nil when
+// GitHub sent none). With a token, a user who is the token's own is read
+// through /user, the only path where GitHub shows that user's private
+// packages.
+func lookupOwner(ctx context.Context, gh *github.Client, login string, token bool) (string, ownerPackages, *string, error) {
+	user, resp, err := gh.Users.Get(ctx, login)
 	if err != nil {
 		if isStatus(err, http.StatusNotFound) {
-			return "", ownerPackages{}, fmt.Errorf("owner: no GitHub user or organization is called %q", login)
+			return "", ownerPackages{}, nil, fmt.Errorf("owner: no GitHub user or organization is called %q", login)
 		}
-		return "", ownerPackages{}, fmt.Errorf("owner: looking up %q: %w", login, err)
+		return "", ownerPackages{}, nil, fmt.Errorf("owner: looking up %q: %w", login, err)
+	}
+	var scopes *string
+	if v, ok := resp.Header[textproto.CanonicalMIMEHeaderKey("X-OAuth-Scopes")]; ok && len(v) > 0 {
+		scopes = &v[0]
 	}
 	owner := user.GetLogin()
 	if user.GetType() == "Organization" {
-		return owner, ownerPackages{svc: gh.Organizations, path: owner}, nil
+		return owner, ownerPackages{svc: gh.Organizations, path: owner}, scopes, nil
 	}
 	path := owner
 	if token {
@@ -52,7 +59,7 @@ func lookupOwner(ctx context.Context, gh *github.Client, login string, token boo
 			path = ""
 		}
 	}
-	return owner, ownerPackages{svc: gh.Users, path: path}, nil
+	return owner, ownerPackages{svc: gh.Users, path: path}, scopes, nil
 }
 
 const containerType = "container"

@@ -135,3 +135,19 @@ func TestPackagesWithActionsToken(t *testing.T) {
 		t.Errorf("Versions = %v, %v", vs, err)
 	}
 }
+
+// A packages listing that never ends stops at GitHub's own bound.
+func TestPackagesEndlessListing(t *testing.T) {
+	t.Parallel()
+	srv := start(t)
+	putN(t, srv, "Acme", "app", 1)
+	c, _ := connect(t, srv, "Acme")
+	srv.SetHostile(fakeghcr.Hostile{LastPage: 999999999999999})
+	_, err := c.Packages(bg)
+	if err == nil || !strings.Contains(err.Error(), "container packages of Acme") || !strings.Contains(err.Error(), "not trusted") {
+		t.Errorf("err = %v", err)
+	}
+	if n := srv.Stats().REST["GET"]; n > 100+1 {
+		t.Errorf("%d requests, want at most 100 pages", n)
+	}
+}

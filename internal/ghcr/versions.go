@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"slices"
 	"sync"
 
@@ -48,6 +49,12 @@ var errShifted = errors.New("versions moved between pages")
 
 const perPage = 100
 
+// maxVersionPages bounds a listing's page count, which comes from the
+// answer's Link header: a package of 200,000 versions is twice the largest
+// ghcr-prune is measured with, and a count far past it is a broken or
+// hostile answer, not a package.
+const maxVersionPages = 2000
+
 // listConcurrency is how many pages of a listing are read at once after the
 // first.
 const listConcurrency = 4
@@ -60,6 +67,10 @@ func (c *Client) listVersions(ctx context.Context, pkg string) ([]retention.Vers
 		return nil, err
 	}
 	last := max(resp.LastPage, 1)
+	if last > maxVersionPages {
+		return nil, fmt.Errorf("listing versions of %s: GitHub's answer says the listing has %d pages of %d; more than %d pages (%d versions) is beyond what ghcr-prune reads, so the listing is not trusted",
+			pkg, resp.LastPage, perPage, maxVersionPages, maxVersionPages*perPage)
+	}
 	pages := make([][]*github.PackageVersion, last)
 	pages[0] = first
 	errs := make([]error, last)
@@ -105,7 +116,11 @@ func (c *Client) versionsPage(ctx context.Context, pkg string, page int) ([]*git
 	c.count(func(s *Stats) { s.ListRequests++ })
 	vs, resp, err := c.packages.versions(ctx, pkg, opts)
 	if err != nil {
-		return nil, nil, fmt.Errorf("listing versions of %s, page %d: %w", pkg, page, err)
+		request := fmt.Sprintf("listing versions of %s, page %d", pkg, page)
+		if isStatus(err, http.StatusNotFound) {
+			return nil, nil, &PermissionError{Request: request, Answer: "404 " + errorMessage(err), Fix: "the package is gone, or the token cannot see it: " + c.token.fix(readAccess)}
+		}
+		return nil, nil, fmt.Errorf("%s: %w", request, c.permission(err, request, readAccess))
 	}
 	return vs, resp, nil
 }

@@ -235,3 +235,22 @@ func TestLoadStableSeesAConcurrentDeleteOnAnEarlierPage(t *testing.T) {
 	}
 	wantListing(t, srv, "Acme", "app", snap.Versions)
 }
+
+// A listing whose Link header claims an absurd page count fails with an
+// error naming the package, instead of allocating a slice per claimed page
+// (which panics at 999999999999999).
+func TestVersionsHostileLastPage(t *testing.T) {
+	t.Parallel()
+	for _, last := range []int64{999999999999999, 2001} {
+		srv, c, _ := seeded(t, 3)
+		srv.SetHostile(fakeghcr.Hostile{LastPage: last})
+		before := srv.Stats().REST["GET"]
+		_, err := c.Versions(bg, "app")
+		if err == nil || !strings.Contains(err.Error(), "listing versions of app") || !strings.Contains(err.Error(), "not trusted") {
+			t.Errorf("last page %d: err = %v", last, err)
+		}
+		if n := srv.Stats().REST["GET"] - before; n != 1 {
+			t.Errorf("last page %d: %d requests, want only the first page", last, n)
+		}
+	}
+}

@@ -75,8 +75,13 @@ func (s *actionsStore) String() string {
 }
 
 // Load decodes the blob as it downloads, handing each entry to put: neither
-// the compressed nor the decoded blob is held.
+// the compressed nor the decoded blob is held. Its errors name no URL's
+// query (see withoutQueries).
 func (s *actionsStore) Load(ctx context.Context, put func(digest string, raw []byte)) error {
+	return withoutQueries(s.load(ctx, put))
+}
+
+func (s *actionsStore) load(ctx context.Context, put func(digest string, raw []byte)) error {
 	ctx, cancel := context.WithTimeout(ctx, ActionsTimeout)
 	defer cancel()
 	ent, err := s.c.Load(ctx, s.key+"-")
@@ -140,7 +145,13 @@ func (d *downloadReader) Read(p []byte) (int, error) {
 	return n, err
 }
 
+// Save stores entries as one new cache entry, unless Load restored them
+// all. Its errors name no URL's query (see withoutQueries).
 func (s *actionsStore) Save(ctx context.Context, entries iter.Seq2[string, []byte]) error {
+	return withoutQueries(s.save(ctx, entries))
+}
+
+func (s *actionsStore) save(ctx context.Context, entries iter.Seq2[string, []byte]) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	added := false
@@ -421,7 +432,7 @@ func ActionsFromEnv(getenv func(string) string, key string) (Store, error) {
 		Timeout:   ActionsTimeout,
 	})
 	if err != nil {
-		return nil, fmt.Errorf("GitHub Actions cache: %w", err)
+		return nil, withoutQueries(fmt.Errorf("GitHub Actions cache: %w", err))
 	}
 	return Actions(c, key), nil
 }

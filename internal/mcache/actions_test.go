@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"net"
 	"net/http"
 	"strings"
 	"testing"
@@ -306,5 +307,45 @@ func TestActionsStoreLoadRefusesOversizedBlob(t *testing.T) {
 	}
 	if _, err := load(ctx, st); !errors.Is(err, ErrTooLarge) {
 		t.Fatalf("Load = %v, want ErrTooLarge", err)
+	}
+}
+
+// The cache service hands out signed archive URLs, and go-actions-cache and
+// net/http name the URL they failed on: a download error reaches the log
+// without the signature.
+func TestActionsStoreErrorsNameNoSignedURL(t *testing.T) {
+	ctx := context.Background()
+	svc := newFakeCacheService(t)
+	st, _ := ActionsFromEnv(svc.env(false), "k")
+	if err := st.Save(ctx, maps.All(randomManifests(t, 2, 10))); err != nil {
+		t.Fatal(err)
+	}
+	dead, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	deadURL := "http://" + dead.Addr().String()
+	dead.Close()
+	for name, fault := range map[string]func(){
+		"refused":     func() { svc.failDownload = http.StatusForbidden },
+		"unreachable": func() { svc.failDownload, svc.downloadBase = 0, deadURL },
+	} {
+		t.Run(name, func(t *testing.T) {
+			svc.mu.Lock()
+			fault()
+			svc.mu.Unlock()
+			st, _ := ActionsFromEnv(svc.env(false), "k")
+			_, err := load(ctx, st)
+			if err == nil {
+				t.Fatal("Load succeeded")
+			}
+			msg := err.Error()
+			if !strings.Contains(msg, "/v1download/") {
+				t.Errorf("the error does not say what failed: %s", msg)
+			}
+			if strings.Contains(msg, "sig=") || strings.Contains(msg, "?") {
+				t.Errorf("the error carries the signed URL's query: %s", msg)
+			}
+		})
 	}
 }

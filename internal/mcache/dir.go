@@ -3,6 +3,7 @@ package mcache
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -12,7 +13,6 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"strings"
 	"sync"
 	"time"
 )
@@ -34,6 +34,12 @@ const MaxEntrySize = 4 << 20
 // list, and never touches a name that is not 64 hex digits. Runs over
 // different packages that share one directory at the same time may prune
 // each other's manifests; those are fetched again, never served wrong.
+//
+// The directory may sit in a checkout an attacker wrote (a workflow run for
+// a pull request), and the action runs as root; so neither path nor its
+// sha256 folder may be a symbolic link (the store refuses them), and every
+// file is read, written and removed through an os.Root of that folder,
+// which no link inside it can lead out of.
 func Dir(path string) Store {
 	return &dirStore{path: path, have: map[dkey]struct{}{}, used: map[dkey]struct{}{}}
 }
@@ -58,6 +64,47 @@ func (s *dirStore) String() string { return "directory " + s.path }
 
 func (s *dirStore) algDir() string { return filepath.Join(s.path, "sha256") }
 
+// openAlg opens the sha256 folder as a root, creating it (and path) first
+// when create is set. It refuses a path or a sha256 that is a symbolic link
+// or not a directory; a missing one is fs.ErrNotExist.
+func (s *dirStore) openAlg(create bool) (*os.Root, error) {
+	if create {
+		if err := os.MkdirAll(s.path, 0o755); err != nil {
+			return nil, err
+		}
+	}
+	if err := isPlainDir(os.Lstat(s.path)); err != nil {
+		return nil, fmt.Errorf("%s %w", s.path, err)
+	}
+	top, err := os.OpenRoot(s.path)
+	if err != nil {
+		return nil, err
+	}
+	defer top.Close()
+	if create {
+		if err := top.Mkdir("sha256", 0o755); err != nil && !errors.Is(err, fs.ErrExist) {
+			return nil, err
+		}
+	}
+	if err := isPlainDir(top.Lstat("sha256")); err != nil {
+		return nil, fmt.Errorf("%s %w", s.algDir(), err)
+	}
+	return top.OpenRoot("sha256")
+}
+
+// isPlainDir is nil for a directory that is not a symbolic link.
+func isPlainDir(fi fs.FileInfo, err error) error {
+	switch {
+	case err != nil:
+		return err
+	case fi.Mode()&fs.ModeSymlink != 0:
+		return errors.New("is a symbolic link; refusing to follow it")
+	case !fi.IsDir():
+		return errors.New("is not a directory")
+	}
+	return nil
+}
+
 func (s *dirStore) Load(ctx context.Context, put func(digest string, raw []byte)) error {
 	// Until this Load completes, prune nothing: a partial listing must
 	// never make Save remove files it did not see.
@@ -65,10 +112,15 @@ func (s *dirStore) Load(ctx context.Context, put func(digest string, raw []byte)
 	s.seen = nil
 	s.mu.Unlock()
 	dir := s.algDir()
-	d, err := os.Open(dir)
+	alg, err := s.openAlg(false)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil
 	}
+	if err != nil {
+		return fmt.Errorf("reading manifest cache %s: %w", dir, err)
+	}
+	defer alg.Close()
+	d, err := alg.Open(".")
 	if err != nil {
 		return fmt.Errorf("reading manifest cache %s: %w", dir, err)
 	}
@@ -89,7 +141,7 @@ func (s *dirStore) Load(ctx context.Context, put func(digest string, raw []byte)
 			if k, ok := parseDigest("sha256:" + name); ok {
 				seen[k] = struct{}{}
 			}
-			raw, err := readFileMax(filepath.Join(dir, name), MaxEntrySize)
+			raw, err := readFileMax(alg, name, MaxEntrySize)
 			if err != nil {
 				continue
 			}
@@ -115,8 +167,8 @@ func (s *dirStore) Load(ctx context.Context, put func(digest string, raw []byte)
 	return nil
 }
 
-func readFileMax(path string, limit int64) ([]byte, error) {
-	f, err := os.Open(path)
+func readFileMax(root *os.Root, name string, limit int64) ([]byte, error) {
+	f, err := root.Open(name)
 	if err != nil {
 		return nil, err
 	}
@@ -126,18 +178,20 @@ func readFileMax(path string, limit int64) ([]byte, error) {
 		return nil, err
 	}
 	if int64(len(raw)) > limit {
-		return nil, fmt.Errorf("%s is larger than %d bytes", path, limit)
+		return nil, fmt.Errorf("%s is larger than %d bytes", name, limit)
 	}
 	return raw, nil
 }
 
 func (s *dirStore) Save(ctx context.Context, entries iter.Seq2[string, []byte]) error {
 	var errs []error
+	alg := &lazyAlg{s: s}
+	defer alg.close()
 	for digest, raw := range entries {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		if err := s.Add(digest, raw); err != nil {
+		if err := s.add(alg, digest, raw); err != nil {
 			errs = append(errs, err)
 			if len(errs) >= 3 {
 				// The directory is not writable; stop early. Not every
@@ -177,15 +231,18 @@ func (s *dirStore) prune(ctx context.Context) error {
 		return nil
 	}
 	slices.SortFunc(stale, func(a, b dkey) int { return bytes.Compare(a[:], b[:]) })
-	dir := s.algDir()
+	alg, err := s.openAlg(false)
+	if err != nil {
+		return fmt.Errorf("pruning unused manifests: %w", err)
+	}
+	defer alg.Close()
 	var errs []error
 	for _, k := range stale {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		// The name is built from the key: always sha256/<64 hex>.
-		path := filepath.Join(dir, hex.EncodeToString(k[:]))
-		err := removeRegular(path, time.Now().Add(-UnusedFor), k)
+		// The name is built from the key: always <64 hex>.
+		err := removeRegular(alg, hex.EncodeToString(k[:]), time.Now().Add(-UnusedFor), k)
 		if err == nil || errors.Is(err, fs.ErrNotExist) {
 			s.mu.Lock()
 			delete(s.seen, k)
@@ -207,25 +264,31 @@ func (s *dirStore) prune(ctx context.Context) error {
 // removeRegular removes path if it is a regular file last modified before
 // cutoff, or one whose contents are not k's (never worth keeping), and
 // leaves anything else (a directory, a symbolic link, a file in use) alone.
-func removeRegular(path string, cutoff time.Time, k dkey) error {
-	fi, err := os.Lstat(path)
+func removeRegular(alg *os.Root, name string, cutoff time.Time, k dkey) error {
+	fi, err := alg.Lstat(name)
 	if err != nil {
 		return err
 	}
 	if fi.Mode().IsRegular() && fi.ModTime().After(cutoff) {
-		if raw, err := readFileMax(path, MaxEntrySize); err != nil || k.verify(raw) {
+		if raw, err := readFileMax(alg, name, MaxEntrySize); err != nil || k.verify(raw) {
 			return nil
 		}
 	}
 	if !fi.Mode().IsRegular() {
 		return nil
 	}
-	return os.Remove(path)
+	return alg.Remove(name)
 }
 
 // Add writes one manifest now, unless it is on disk already, so that a run
 // can persist manifests while it waits on the network instead of at the end.
 func (s *dirStore) Add(digest string, raw []byte) error {
+	alg := &lazyAlg{s: s}
+	defer alg.close()
+	return s.add(alg, digest, raw)
+}
+
+func (s *dirStore) add(alg *lazyAlg, digest string, raw []byte) error {
 	k, ok := parseDigest(digest)
 	if !ok {
 		return nil // never persist what would not be served
@@ -237,18 +300,19 @@ func (s *dirStore) Add(digest string, raw []byte) error {
 	if len(raw) > MaxEntrySize || !k.verify(raw) {
 		return nil // never persist what would not be served
 	}
+	root, err := alg.get()
+	if err != nil {
+		return err
+	}
+	name := hex.EncodeToString(k[:])
 	if have {
 		// Mark it used: pruning goes by how long a file has gone unused.
 		now := time.Now()
-		os.Chtimes(filepath.Join(s.algDir(), hex.EncodeToString(k[:])), now, now) //nolint:errcheck // an old mtime only makes it prunable sooner
+		root.Chtimes(name, now, now) //nolint:errcheck // an old mtime only makes it prunable sooner
 		return nil
 	}
-	dir := s.algDir()
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return fmt.Errorf("creating manifest cache %s: %w", dir, err)
-	}
-	if err := writeAtomic(dir, strings.TrimPrefix(digest, "sha256:"), raw); err != nil {
-		return err
+	if err := writeAtomic(root, name, raw); err != nil {
+		return fmt.Errorf("manifest cache %s: %w", s.algDir(), err)
 	}
 	s.mu.Lock()
 	s.have[k] = struct{}{}
@@ -256,24 +320,56 @@ func (s *dirStore) Add(digest string, raw []byte) error {
 	return nil
 }
 
-func writeAtomic(dir, name string, raw []byte) error {
-	f, err := os.CreateTemp(dir, ".tmp-"+name[:12]+"-*")
+// lazyAlg opens the sha256 folder (creating it) when first needed, once for
+// all the entries of a Save.
+type lazyAlg struct {
+	s    *dirStore
+	root *os.Root
+}
+
+func (l *lazyAlg) get() (*os.Root, error) {
+	if l.root == nil {
+		r, err := l.s.openAlg(true)
+		if err != nil {
+			return nil, fmt.Errorf("manifest cache %s: %w", l.s.algDir(), err)
+		}
+		l.root = r
+	}
+	return l.root, nil
+}
+
+func (l *lazyAlg) close() {
+	if l.root != nil {
+		l.root.Close()
+	}
+}
+
+// writeAtomic writes name in alg as a new temporary file (created
+// exclusively, so a link planted under its name is not followed) renamed
+// into place, which replaces whatever name is instead of writing through
+// it.
+func writeAtomic(alg *os.Root, name string, raw []byte) error {
+	var random [6]byte
+	rand.Read(random[:])
+	tmp := ".tmp-" + name[:12] + "-" + hex.EncodeToString(random[:])
+	f, err := alg.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
 	if err != nil {
 		return err
 	}
-	tmp := f.Name()
 	_, werr := f.Write(raw)
 	cerr := f.Close()
 	if err := errors.Join(werr, cerr); err != nil {
-		os.Remove(tmp)
+		alg.Remove(tmp)
 		return err
 	}
-	if err := os.Chmod(tmp, 0o644); err != nil {
-		os.Remove(tmp)
+	// Readable by actions/cache, which runs as the runner's user, whatever
+	// the umask.
+	if err := alg.Chmod(tmp, 0o644); err != nil {
+		alg.Remove(tmp)
 		return err
 	}
-	if err := os.Rename(tmp, filepath.Join(dir, name)); err != nil {
-		os.Remove(tmp)
+	if err := alg.Rename(tmp, name); err != nil {
+		alg.Remove(tmp)
 		return err
 	}
 	return nil

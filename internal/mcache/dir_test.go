@@ -512,3 +512,104 @@ func TestDirSaveUnwritableReturnsError(t *testing.T) {
 		t.Fatalf("Load = %d entries, %v; want none and an error", len(entries), err)
 	}
 }
+
+// cache-dir may sit in a checkout a pull request wrote, and the action runs
+// as root: a cache directory or sha256 folder that is a symbolic link is
+// refused (a warning in the run), and nothing is read, written or removed
+// where it points.
+func TestDirRefusesSymbolicLinks(t *testing.T) {
+	reg, ds := newFakeRegistry(3)
+	m := map[string][]byte{}
+	for _, d := range ds {
+		m[d] = reg.blobs[d]
+	}
+	// The victim holds a file with a digest name whose contents are not
+	// that digest's: a prune through the link would remove it.
+	victimFile := strings.TrimPrefix(ds[0], "sha256:")
+	setup := map[string]func(t *testing.T, cache, victim string){
+		"sha256 is a link": func(t *testing.T, cache, victim string) {
+			if err := os.MkdirAll(cache, 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Symlink(victim, filepath.Join(cache, "sha256")); err != nil {
+				t.Fatal(err)
+			}
+		},
+		"the cache directory is a link": func(t *testing.T, cache, victim string) {
+			if err := os.Mkdir(filepath.Join(victim, "sha256"), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Symlink(victim, cache); err != nil {
+				t.Fatal(err)
+			}
+		},
+	}
+	for name, link := range setup {
+		t.Run(name, func(t *testing.T) {
+			cache := filepath.Join(t.TempDir(), "cache")
+			victim := t.TempDir()
+			link(t, cache, victim)
+			victimDir := victim
+			if _, err := os.Stat(filepath.Join(victim, "sha256")); err == nil {
+				victimDir = filepath.Join(victim, "sha256")
+			}
+			planted := filepath.Join(victimDir, victimFile)
+			if err := os.WriteFile(planted, []byte("not a manifest"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			old := time.Now().Add(-2 * UnusedFor)
+			os.Chtimes(planted, old, old)
+			before, _ := os.ReadDir(victimDir)
+
+			st := Dir(cache)
+			if _, err := load(context.Background(), st); err == nil || !strings.Contains(err.Error(), "symbolic link") {
+				t.Errorf("Load through a link: %v", err)
+			}
+			if err := st.(Adder).Add(ds[1], m[ds[1]]); err == nil || !strings.Contains(err.Error(), "symbolic link") {
+				t.Errorf("Add through a link: %v", err)
+			}
+			if err := st.Save(context.Background(), maps.All(m)); err == nil {
+				t.Error("Save through a link succeeded")
+			}
+			after, _ := os.ReadDir(victimDir)
+			if len(after) != len(before) {
+				t.Errorf("the link's target went from %v to %v", before, after)
+			}
+			if b, err := os.ReadFile(planted); err != nil || string(b) != "not a manifest" {
+				t.Errorf("the planted file is now %q, %v", b, err)
+			}
+		})
+	}
+}
+
+// A link inside the sha256 folder that leads out of it is neither read nor
+// followed when a manifest is written over it.
+func TestDirDoesNotFollowLinksOutOfTheFolder(t *testing.T) {
+	reg, ds := newFakeRegistry(1)
+	cache := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(cache, "sha256"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	victim := filepath.Join(t.TempDir(), "victim")
+	if err := os.WriteFile(victim, reg.blobs[ds[0]], 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(victim, fileOf(cache, ds[0])); err != nil {
+		t.Fatal(err)
+	}
+	st := Dir(cache)
+	entries, err := load(context.Background(), st)
+	if err != nil || len(entries) != 0 {
+		t.Fatalf("Load = %d entries, %v; want the link skipped", len(entries), err)
+	}
+	if err := st.(Adder).Add(ds[0], reg.blobs[ds[0]]); err != nil {
+		t.Fatal(err)
+	}
+	fi, err := os.Lstat(fileOf(cache, ds[0]))
+	if err != nil || !fi.Mode().IsRegular() {
+		t.Fatalf("the entry is %v, %v; want a regular file in place of the link", fi, err)
+	}
+	if b, _ := os.ReadFile(victim); string(b) != string(reg.blobs[ds[0]]) {
+		t.Error("the link's target was written")
+	}
+}

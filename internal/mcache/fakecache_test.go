@@ -46,6 +46,11 @@ type fakeCacheService struct {
 	blobs   map[string]*fakeBlob // by blob name (v2)
 	calls   map[string]int
 	failAll int // status to answer every service call with (0: off)
+	// failDownload is the status every v1 archive download is answered
+	// with (0: off); downloadBase, when set, is where v1 archive URLs
+	// point instead of the service (a dead listener, say).
+	failDownload int
+	downloadBase string
 }
 
 type fakeEntry struct {
@@ -189,10 +194,15 @@ func (f *fakeCacheService) v1(w http.ResponseWriter, r *http.Request) {
 			w.WriteHeader(http.StatusNoContent)
 			return
 		}
+		base := f.srv.URL
+		if f.downloadBase != "" {
+			base = f.downloadBase
+		}
+		// Signed, as the service's Azure SAS URLs are.
 		json.NewEncoder(w).Encode(map[string]any{
 			"cacheKey":        e.key,
 			"scope":           "refs/heads/main",
-			"archiveLocation": fmt.Sprintf("%s/v1download/%d", f.srv.URL, e.id),
+			"archiveLocation": fmt.Sprintf("%s/v1download/%d?sv=2024-08-04&sr=b&sp=r&sig=%s", base, e.id, urlEscape(f.sig(strconv.Itoa(e.id), "r"))),
 		})
 	case p == "caches" && r.Method == http.MethodPost:
 		f.calls["v1.reserve"]++
@@ -253,7 +263,12 @@ func (f *fakeCacheService) v1download(w http.ResponseWriter, r *http.Request) {
 	id, _ := strconv.Atoi(strings.TrimPrefix(r.URL.Path, "/v1download/"))
 	f.mu.Lock()
 	e := f.byID[id]
+	fail := f.failDownload
 	f.mu.Unlock()
+	if fail != 0 {
+		http.Error(w, "injected failure", fail)
+		return
+	}
 	if e == nil || !e.committed {
 		http.NotFound(w, r)
 		return

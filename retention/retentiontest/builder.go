@@ -5,6 +5,7 @@ package retentiontest
 
 import (
 	"crypto/sha256"
+	"encoding/binary"
 	"fmt"
 	"strings"
 	"testing"
@@ -87,6 +88,42 @@ func (b *Builder) MultiArch(name string, age, childAge time.Duration, tags ...st
 	return b.Index(name, age, []string{kids[0], kids[1], "attest:" + kids[0], "attest:" + kids[1]}, tags...)
 }
 
+// Placeholder adds a placeholder of ghcr-prune's own, as a tag removal
+// that could not delete it leaves behind.
+func (b *Builder) Placeholder(name string, age time.Duration, tags ...string) *Builder {
+	return b.Add(name, age, &manifest.Manifest{Kind: manifest.KindImage, Placeholder: true}, tags...)
+}
+
+// Sized gives the manifest of name its size and the blobs it names.
+func (b *Builder) Sized(name string, size int64, blobs ...manifest.Blob) *Builder {
+	m := b.Snap.Manifests[Digest(name)]
+	m.Size, m.Blobs = size, blobs
+	return b
+}
+
+// Sizes gives every manifest a size, and every image and attestation a
+// config and a layer of its own, sized from its name; images share one
+// base layer too. Then a plan has bytes to free, and a base layer a kept
+// image still names is not among them.
+func (b *Builder) Sizes() *Builder {
+	key := func(s string) uint64 {
+		sum := sha256.Sum256([]byte(s))
+		return binary.BigEndian.Uint64(sum[:8])
+	}
+	for d, m := range b.Snap.Manifests {
+		name := b.Names[d]
+		m.Size = int64(400 + 10*len(name))
+		switch m.Kind {
+		case manifest.KindIndex:
+		case manifest.KindImage:
+			m.Blobs = []manifest.Blob{{Key: key("config " + name), Size: 1500}, {Key: 1, Size: 28 << 20}, {Key: key("layer " + name), Size: int64(len(name)) << 20}}
+		default:
+			m.Blobs = []manifest.Blob{{Key: key("config " + name), Size: 250}, {Key: key("layer " + name), Size: int64(len(name)) << 10}}
+		}
+	}
+	return b
+}
+
 // Policy is a policy with no rule but what mod sets.
 func Policy(mod func(*retention.Policy)) retention.Policy {
 	p := retention.Policy{KeepNTagged: -1, KeepNUntagged: -1}
@@ -120,6 +157,24 @@ func (b *Builder) Deleted(t testing.TB, p retention.Policy) []string {
 	var out []string
 	for _, d := range plan.Delete {
 		out = append(out, b.Names[d.Digest])
+	}
+	return out
+}
+
+// Decisions plans under p, checks the plan's invariants, and says by name
+// what becomes of each version and why: "keep: tag prod".
+func (b *Builder) Decisions(t testing.TB, p retention.Policy) map[string]string {
+	t.Helper()
+	plan, err := retention.Compute(b.Snap, p, Now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := plan.Check(p); err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]string{}
+	for _, d := range append(append(plan.Delete, plan.Keep...), plan.Deferred...) {
+		out[b.Names[d.Digest]] = string(d.Action) + ": " + d.Reason
 	}
 	return out
 }
