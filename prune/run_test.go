@@ -125,3 +125,62 @@ func sortedIDs(ids []int64) []int64 {
 	slices.Sort(ids)
 	return ids
 }
+
+// staleListings serves, for every package, a listing that has nothing
+// left to delete, and records what the run listed.
+type staleListings struct {
+	mu     sync.Mutex
+	served []retention.Version
+	listed []string
+}
+
+func (s *staleListings) Unchanged(string) ([]retention.Version, bool) {
+	return s.served, s.served != nil
+}
+func (s *staleListings) Listed(pkg string, _ []retention.Version) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.listed = append(s.listed, pkg)
+}
+
+func TestRunPlansConcurrentlyAndReportsInOrder(t *testing.T) {
+	reg := &memRegistry{src: newBenchSource(10)}
+	pkgs := []string{"p3", "p1", "p2", "p0", "p9", "p5"}
+	kept := &staleListings{}
+	r := Run(context.Background(), reg, pkgs, shaPolicy(t), benchNow, Options{DryRun: true, Listings: kept}, nopLogger{})
+	var got []string
+	for _, p := range r.Packages {
+		got = append(got, p.Package)
+		if p.Err != nil || len(p.Plan.Delete) != 35 {
+			t.Errorf("%s: %v", p.Package, p.Err)
+		}
+	}
+	if !slices.Equal(got, pkgs) {
+		t.Errorf("report order %v, want %v", got, pkgs)
+	}
+	slices.Sort(kept.listed)
+	if want := slices.Sorted(slices.Values(pkgs)); !slices.Equal(kept.listed, want) {
+		t.Errorf("listings kept for %v, want %v", kept.listed, want)
+	}
+}
+
+func TestRunThatDeletesListsAgainDespiteAKeptListing(t *testing.T) {
+	src := newBenchSource(10)
+	reg := &memRegistry{src: src}
+	all, _ := src.Versions(context.Background(), "app")
+	// The kept listing holds only the three newest images: a plan from it
+	// deletes nothing. Had the listing been trusted, nothing would go.
+	kept := &staleListings{served: all[len(all)-15:]}
+	r := Run(context.Background(), reg, []string{"app"}, shaPolicy(t), benchNow, Options{Listings: kept}, nopLogger{})
+	if p := r.Packages[0]; p.Err != nil || len(p.Plan.Delete) != 0 {
+		t.Fatalf("from the kept listing: %v, %d deletions", p.Err, len(p.Plan.Delete))
+	}
+	// The full listing as kept: a plan that deletes is made again from
+	// fresh listings before anything goes.
+	kept.served = all
+	reg.src = newBenchSource(10)
+	r = Run(context.Background(), reg, []string{"app"}, shaPolicy(t), benchNow, Options{Listings: kept}, nopLogger{})
+	if p := r.Packages[0]; p.Err != nil || p.Result == nil || p.Result.Count(Deleted) != 35 {
+		t.Fatalf("run: %+v", p)
+	}
+}

@@ -141,6 +141,9 @@ func (m marker) rootDigests() []string {
 // keepDecisions lists the versions the mark reached, newest first.
 func (m marker) keepDecisions(versions []Version, kept map[string]manifest.Edge) []Decision {
 	var out []Decision
+	if len(kept) > 0 {
+		out = make([]Decision, 0, len(kept)) // sized once: megabytes a doubling at 100,000
+	}
 	for _, v := range versions {
 		if _, ok := kept[v.Digest]; !ok {
 			continue
@@ -152,18 +155,30 @@ func (m marker) keepDecisions(versions []Version, kept map[string]manifest.Edge)
 		dec.Reason, dec.KeptBy = m.keepReason(v.Digest, kept)
 		out = append(out, dec)
 	}
+	if len(out) == 0 {
+		return nil // no decisions is nil, sized or not
+	}
 	return out
 }
 
 // deleteDecisions lists the deletions in order.
 func (m marker) deleteDecisions(versions []Version, order []string, toDelete map[string]bool) []Decision {
-	byDigest := make(map[string]Version, len(versions))
-	for _, v := range versions {
-		byDigest[v.Digest] = v
+	// Indexes, not copies, and the decisions sized once: at 100,000
+	// versions each copy and each doubling is megabytes.
+	byDigest := make(map[string]int, len(versions))
+	for i, v := range versions {
+		byDigest[v.Digest] = i
 	}
 	var out []Decision
+	if len(order) > 0 {
+		out = make([]Decision, 0, len(order))
+	}
 	for _, digest := range order {
-		out = append(out, m.decision(byDigest[digest], Delete, m.deleteReason(digest, toDelete)))
+		var v Version
+		if i, ok := byDigest[digest]; ok {
+			v = versions[i]
+		}
+		out = append(out, m.decision(v, Delete, m.deleteReason(digest, toDelete)))
 	}
 	return out
 }

@@ -44,7 +44,8 @@ type config struct {
 	latency  time.Duration
 	runs     []string
 	inputs   map[string]string
-	keep     bool // keep the working directory
+	keep     bool   // keep the working directory
+	pprof    string // directory for the binary's profiles, one folder a run
 }
 
 func main() {
@@ -68,6 +69,7 @@ func parseFlags(args []string) (config, error) {
 	runs := fs.String("runs", "cold,warm", "runs in order, sharing one cache-dir: cold (empty cache) or warm")
 	inputs := fs.String("inputs", "delete-tags=sha-*,delete-untagged=true,keep-n-tagged=50,older-than=30d", "comma separated input=value pairs, on top of a dry run")
 	fs.BoolVar(&cfg.keep, "keep", false, "keep the working directory (binary, cache, summaries) and print its path")
+	fs.StringVar(&cfg.pprof, "pprof", "", "write the binary's CPU and peak heap profiles under this directory, one folder a run (GHCR_PRUNE_PPROF)")
 	if err := fs.Parse(args); err != nil {
 		return cfg, err
 	}
@@ -124,7 +126,7 @@ func run(ctx context.Context, cfg config, w io.Writer) error {
 				return err
 			}
 		}
-		m, err := measure(ctx, srv, bin, filepath.Join(dir, fmt.Sprintf("run%d", i)), cache, cfg)
+		m, err := measure(ctx, srv, bin, filepath.Join(dir, fmt.Sprintf("run%d", i)), cache, cfg, profileDir(cfg.pprof, i, kind))
 		if err != nil {
 			return fmt.Errorf("%s run: %w", kind, err)
 		}
@@ -148,6 +150,18 @@ func build(ctx context.Context, bin string) error {
 		return fmt.Errorf("go build: %v\n%s", err, out)
 	}
 	return nil
+}
+
+// profileDir is where run i writes its profiles, or "" for none.
+func profileDir(root string, i int, kind string) string {
+	if root == "" {
+		return ""
+	}
+	abs, err := filepath.Abs(root)
+	if err != nil {
+		abs = root
+	}
+	return filepath.Join(abs, fmt.Sprintf("%d-%s", i, kind))
 }
 
 func packageName(i, n int) string {
@@ -180,7 +194,7 @@ type measurement struct {
 }
 
 // measure runs the binary once as a runner would and reads what it cost.
-func measure(ctx context.Context, srv *fakeghcr.Server, bin, dir, cache string, cfg config) (measurement, error) {
+func measure(ctx context.Context, srv *fakeghcr.Server, bin, dir, cache string, cfg config, profiles string) (measurement, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return measurement{}, err
 	}
@@ -202,6 +216,9 @@ func measure(ctx context.Context, srv *fakeghcr.Server, bin, dir, cache string, 
 		"INPUT_REGISTRY-URL=" + srv.URL(), "INPUT_DRY-RUN=true", "INPUT_CACHE-DIR=" + cache,
 		"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME"),
 	}
+	if profiles != "" {
+		env = append(env, "GHCR_PRUNE_PPROF="+profiles)
+	}
 	for k, v := range cfg.inputs {
 		env = append(env, "INPUT_"+strings.ToUpper(k)+"="+v)
 	}
@@ -211,7 +228,16 @@ func measure(ctx context.Context, srv *fakeghcr.Server, bin, dir, cache string, 
 	var log bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &log, &log
 	start := time.Now()
-	err := cmd.Run()
+	err := cmd.Start()
+	var hwm int64
+	if err == nil {
+		done := make(chan struct{})
+		polled := make(chan int64)
+		go func() { polled <- pollHighWater(cmd.Process.Pid, done) }()
+		err = cmd.Wait()
+		close(done)
+		hwm = <-polled
+	}
 	wall := time.Since(start)
 	if err != nil {
 		return measurement{}, fmt.Errorf("%v\n%s", err, tail(log.String(), 3000))
@@ -222,10 +248,53 @@ func measure(ctx context.Context, srv *fakeghcr.Server, bin, dir, cache string, 
 		m.rest += n
 	}
 	m.otherRegistry = st.Total - m.rest - m.manifestGets
-	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
-		m.maxRSS = ru.Maxrss << 10 // kilobytes on Linux
+	m.maxRSS = hwm
+	if m.maxRSS == 0 {
+		// No /proc: the rusage, which on Linux also counts the bench's
+		// own memory (see pollHighWater).
+		if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
+			m.maxRSS = ru.Maxrss << 10 // kilobytes on Linux
+		}
 	}
 	return m, nil
+}
+
+// pollHighWater reads the process's peak RSS (VmHWM) until done, and
+// returns the last it read. The rusage of a child is not the binary's own:
+// Go starts children with the parent's memory shared until exec (vfork), and
+// Linux carries that memory's high-water mark into the child's, so the
+// bench's own RSS (the fake with 100,000 versions) would be reported as the
+// binary's. VmHWM belongs to the memory the binary maps after exec. Read
+// every 10 ms, it can miss growth in the process's last 10 ms.
+func pollHighWater(pid int, done <-chan struct{}) int64 {
+	path := fmt.Sprintf("/proc/%d/status", pid)
+	var last int64
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		if b, err := os.ReadFile(path); err == nil {
+			if n := vmHWM(b); n > last {
+				last = n
+			}
+		}
+		select {
+		case <-done:
+			return last
+		case <-tick.C:
+		}
+	}
+}
+
+// vmHWM is the VmHWM line of /proc/<pid>/status in bytes, 0 without one.
+func vmHWM(status []byte) int64 {
+	for _, line := range strings.Split(string(status), "\n") {
+		if rest, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			var kb int64
+			fmt.Sscan(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), &kb)
+			return kb << 10
+		}
+	}
+	return 0
 }
 
 // boundOf is the time the requests a run made take at the manifest

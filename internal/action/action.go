@@ -51,17 +51,46 @@ func Run(ctx context.Context, a *githubactions.Action, s Setup) (*prune.Report, 
 	if cfg.restore != nil {
 		return nil, restore(ctx, log, client, cfg, s.Tool)
 	}
-	pkgs, err := resolvePackages(ctx, client, cfg.packages, cfg.packagesRegex)
+	pkgs, infos, err := resolvePackages(ctx, client, cfg.packages, cfg.packagesRegex)
 	if err != nil {
 		return nil, err
 	}
-	return prunePackages(ctx, log, client, cfg, pkgs, s)
+	log.SetOutput("packages-json", packagesJSON(pkgs))
+	if cfg.listPackages {
+		listOnly(log, client.Owner(), pkgs, s.Tool)
+		return nil, nil
+	}
+	return prunePackages(ctx, log, client, cfg, pkgs, newKeptListings(log, cfg.cacheDir, client.Owner(), infos), s)
+}
+
+// listOnlyRows caps the names a list-packages summary shows well under
+// GitHub's summary limit; packages-json holds them all.
+const listOnlyRows = 2000
+
+// listOnly is a list-packages run: the packages resolved, named in the log
+// and a short job summary, and nothing read of them.
+func listOnly(log *Logger, owner string, pkgs []string, tool string) {
+	log.Infof("%d packages of %s: %s", len(pkgs), owner, strings.Join(pkgs, ", "))
+	// GitHub's package names and logins hold no backtick; the names are
+	// shown as code all the same, with any backtick dropped.
+	code := func(s string) string { return "`" + strings.ReplaceAll(s, "`", "") + "`" }
+	var b strings.Builder
+	fmt.Fprintf(&b, "## ghcr-prune: %s of %s\n\nlist-packages is true: the packages were resolved (output `packages-json`) and no version was read.\n\n", retention.Plural(len(pkgs), "package"), code(owner))
+	for i, p := range pkgs {
+		if i == listOnlyRows {
+			fmt.Fprintf(&b, "- … and %d more\n", len(pkgs)-listOnlyRows)
+			break
+		}
+		fmt.Fprintf(&b, "- %s\n", code(p))
+	}
+	fmt.Fprintf(&b, "\n%s\n", tool)
+	log.AddStepSummary(b.String())
 }
 
 // prunePackages is the run proper, once the inputs are read and the
 // packages known: plan and prune them through the manifest cache, then
 // write the results.
-func prunePackages(ctx context.Context, log *Logger, client *ghcr.Client, cfg config, pkgs []string, s Setup) (report *prune.Report, err error) {
+func prunePackages(ctx context.Context, log *Logger, client *ghcr.Client, cfg config, pkgs []string, listings prune.Listings, s Setup) (report *prune.Report, err error) {
 	cache, store := openCache(ctx, log, cfg.cacheDir, client.Owner(), pkgs)
 	prune.ProgressFrom(ctx).CountCache(func() int { return cache.Stats().Hits })
 	behind := startWriteBehind(store)
@@ -69,7 +98,7 @@ func prunePackages(ctx context.Context, log *Logger, client *ghcr.Client, cfg co
 	if s.wrap != nil {
 		reg = s.wrap(reg)
 	}
-	report, stopped := runPackages(ctx, reg, pkgs, cfg, s.Now, log)
+	report, stopped := runPackages(ctx, reg, pkgs, cfg, s.Now, log, listings)
 	// restore-from needs the owner the plan file names.
 	report.Owner, report.Inputs, report.Tool = client.Owner(), cfg.inputs, s.Tool
 	// The deletions are over: whatever goes wrong from here on, a panic
@@ -112,27 +141,29 @@ func tokenUse(cfg config) ghcr.Use {
 	for _, p := range cfg.packages {
 		u.Wildcard = u.Wildcard || strings.ContainsAny(p, "*?")
 	}
-	if !cfg.dryRun {
+	if !cfg.dryRun && !cfg.listPackages {
 		u.Restores = cfg.restore != nil
 		u.Deletes = cfg.restore == nil
 	}
 	return u
 }
 
-// runPackages runs prune one package at a time, so that a panic (a bug, or
-// hostile data a check missed) loses no more than the package it happened
-// in: what was deleted there is rebuilt from the deletions sent, and the
-// packages before it keep their whole report. After a panic no further
-// package is run; stopped says why.
-func runPackages(ctx context.Context, reg prune.Registry, pkgs []string, cfg config, now time.Time, log *Logger) (report *prune.Report, stopped error) {
-	opts := prune.Options{DryRun: cfg.dryRun, ApplyPlan: cfg.applyPlan, Validate: cfg.validate, MaxDeletions: cfg.maxDeletions}
+// runPackages plans the packages concurrently and runs prune on them one
+// at a time, so that a panic (a bug, or hostile data a check missed) loses
+// no more than the package it happened in: what was deleted there is
+// rebuilt from the deletions sent, and the packages before it keep their
+// whole report. After a panic no further package is run; stopped says why.
+func runPackages(ctx context.Context, reg prune.Registry, pkgs []string, cfg config, now time.Time, log *Logger, listings prune.Listings) (report *prune.Report, stopped error) {
+	opts := prune.Options{DryRun: cfg.dryRun, ApplyPlan: cfg.applyPlan, Validate: cfg.validate, MaxDeletions: cfg.maxDeletions, Listings: listings}
 	// Over no package, prune.Run only makes the report's header: prune
 	// stays the one place that knows what goes in it.
 	report = prune.Run(ctx, reg, nil, cfg.policy, now, opts, log)
+	plans := prune.PlanAhead(ctx, reg, pkgs, cfg.policy, now, opts)
+	defer plans.Stop()
 	for _, pkg := range pkgs {
 		sent := &sentDeletions{Registry: reg, pkg: pkg}
-		pr, err := runPackage(ctx, sent, pkg, cfg, now, opts, log)
-		report.Packages = append(report.Packages, pr...)
+		pr, err := runPackage(ctx, sent, plans.Next(), log)
+		report.Packages = append(report.Packages, pr)
 		if err != nil {
 			return report, err
 		}
@@ -140,24 +171,24 @@ func runPackages(ctx context.Context, reg prune.Registry, pkgs []string, cfg con
 	return report, nil
 }
 
-// runPackage is prune.Run over one package, with a panic recovered into an
+// runPackage applies one package's plan, with a panic recovered into an
 // error and a report of what was sent.
-func runPackage(ctx context.Context, sent *sentDeletions, pkg string, cfg config, now time.Time, opts prune.Options, log *Logger) (prs []prune.PackageReport, err error) {
+func runPackage(ctx context.Context, sent *sentDeletions, planned *prune.Planned, log *Logger) (pr prune.PackageReport, err error) {
 	defer func() {
 		p := recover()
 		if p == nil {
 			return
 		}
 		log.EndGroup()
-		log.Group("internal error in " + pkg)
+		log.Group("internal error in " + sent.pkg)
 		for _, line := range strings.Split(strings.TrimSpace(string(debug.Stack())), "\n") {
 			log.Infof("%s", line)
 		}
 		log.EndGroup()
-		err = fmt.Errorf("internal error in %s, the run stopped (%d deletions sent; the plan file and deleted-ids record them): %v", pkg, sent.count(), p)
-		prs = []prune.PackageReport{sent.report(err)}
+		err = fmt.Errorf("internal error in %s, the run stopped (%d deletions sent; the plan file and deleted-ids record them): %v", sent.pkg, sent.count(), p)
+		pr = sent.report(err)
 	}()
-	return prune.Run(ctx, sent, []string{pkg}, cfg.policy, now, opts, log).Packages, nil
+	return planned.Apply(ctx, sent, log), nil
 }
 
 // sentDeletions is the registry of one package's run. It records every

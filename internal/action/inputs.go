@@ -36,6 +36,9 @@ type config struct {
 	failOnBroken bool
 	maxDeletions int
 	cacheDir     string
+	// listPackages makes the run resolve packages, set packages-json and
+	// read nothing else (list-packages).
+	listPackages bool
 	// packagesRegex makes packages entries RE2 regexes over the owner's
 	// packages (use-regex with expand-packages, as in dataaxiom).
 	packagesRegex bool
@@ -55,7 +58,7 @@ var inputNames = []string{
 	"older-than", "use-regex", "delete-orphaned-images", "delete-ghost-images", "delete-partial-images",
 	"group-tags", "keep-referenced-in", "min-age",
 	"registry-url", "github-api-url",
-	"apply-plan", "restore-from", "validate", "fail-on-broken", "max-deletions", "cache-dir", "compare-to",
+	"apply-plan", "restore-from", "validate", "fail-on-broken", "max-deletions", "cache-dir", "compare-to", "list-packages",
 	// dataaxiom/ghcr-cleanup-action's inputs that ghcr-prune names otherwise
 	// or does not need.
 	"package", "tags", "repository", "expand-packages", "log-level",
@@ -113,6 +116,9 @@ func parseInputs(a *githubactions.Action, defaults map[string]string) (config, e
 	if in["restore-from"] != "" {
 		if in["apply-plan"] != "" {
 			errs.add("restore-from", fmt.Errorf("cannot be combined with apply-plan"))
+		}
+		if cfg.listPackages {
+			errs.add("list-packages", fmt.Errorf("cannot be combined with restore-from, which names its packages itself"))
 		}
 		cfg.restore, err = parseRestore(in["restore-from"], &cfg)
 		errs.add("restore-from", err)
@@ -209,6 +215,7 @@ func parseRunInputs(in map[string]string, cfg *config, errs *inputErrors) {
 	cfg.dryRun = b.parse("dry-run", in["dry-run"])
 	cfg.validate = b.parse("validate", in["validate"])
 	cfg.failOnBroken = b.parse("fail-on-broken", in["fail-on-broken"])
+	cfg.listPackages = b.parse("list-packages", in["list-packages"])
 	cfg.validate = cfg.validate || cfg.failOnBroken // failing on what was never checked would be silent
 	*errs = append(*errs, b.errs...)
 	if in["max-deletions"] != "" {

@@ -18,7 +18,7 @@ import (
 )
 
 // outputNames are every output action.yml declares; tests check the two agree.
-var outputNames = []string{"planned-count", "kept-count", "deleted-count", "deleted-ids", "plan-path", "broken-count", "restored-count", "deferred-count", "reclaimed-bytes", "changed-count"}
+var outputNames = []string{"planned-count", "kept-count", "deleted-count", "deleted-ids", "plan-path", "broken-count", "restored-count", "deferred-count", "reclaimed-bytes", "changed-count", "packages-json"}
 
 // writeResults writes the outputs, the plan file and the job summary. Each
 // is written whatever became of the others (a failure, a panic in

@@ -328,6 +328,9 @@ func (s *Server) findVersion(owner, pkg, digest string) *versionState {
 	if p == nil {
 		return nil
 	}
+	if v := p.active[digest]; v != nil {
+		return v // the index seeding 100,000 versions relies on
+	}
 	var found *versionState
 	for _, v := range p.versions {
 		if v.digest == digest && (found == nil || v.active()) {

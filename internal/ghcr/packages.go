@@ -5,14 +5,40 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
+	"strings"
+	"time"
 
 	"github.com/google/go-github/v57/github"
 )
 
-// Packages lists the owner's container packages.
+// PackageInfo is one of the owner's container packages as the owner's
+// package listing shows it. VersionCount and UpdatedAt change with every
+// push and deletion, so two listings that agree on both say the package's
+// versions are as they were.
+type PackageInfo struct {
+	Name         string
+	VersionCount int
+	UpdatedAt    time.Time
+}
+
+// Packages lists the owner's container packages, sorted by name.
 func (c *Client) Packages(ctx context.Context) ([]string, error) {
+	infos, err := c.PackageInfos(ctx)
+	if err != nil {
+		return nil, err
+	}
+	names := make([]string, 0, len(infos))
+	for _, p := range infos {
+		names = append(names, p.Name)
+	}
+	return names, nil
+}
+
+// PackageInfos lists the owner's container packages with their version
+// counts and last update, sorted by name: 100 packages a request.
+func (c *Client) PackageInfos(ctx context.Context) ([]PackageInfo, error) {
 	opts := &github.PackageListOptions{PackageType: github.String(containerType), ListOptions: github.ListOptions{PerPage: 100}}
-	var names []string
+	var infos []PackageInfo
 	for page := 1; ; page++ {
 		c.count(func(s *Stats) { s.ListRequests++ })
 		pkgs, resp, err := c.packages.list(ctx, opts)
@@ -20,7 +46,7 @@ func (c *Client) Packages(ctx context.Context) ([]string, error) {
 			return nil, fmt.Errorf("listing the container packages of %s (a wildcard in packages needs a token that can list them, such as a classic PAT with read:packages; GITHUB_TOKEN cannot): %w", c.owner, c.permission(err, "listing packages", readAccess))
 		}
 		for _, p := range pkgs {
-			names = append(names, p.GetName())
+			infos = append(infos, PackageInfo{Name: p.GetName(), VersionCount: int(p.GetVersionCount()), UpdatedAt: p.GetUpdatedAt().Time})
 		}
 		if resp.NextPage == 0 {
 			break
@@ -30,8 +56,8 @@ func (c *Client) Packages(ctx context.Context) ([]string, error) {
 		}
 		opts.Page = resp.NextPage
 	}
-	slices.Sort(names)
-	return names, nil
+	slices.SortFunc(infos, func(a, b PackageInfo) int { return strings.Compare(a.Name, b.Name) })
+	return infos, nil
 }
 
 // maxPackagePages is GitHub's own bound on listing packages: page times

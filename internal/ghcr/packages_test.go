@@ -6,9 +6,12 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/ghcr-prune/ghcr-prune/internal/fakeghcr"
+	"github.com/ghcr-prune/ghcr-prune/internal/ghcr"
 )
 
 func TestPackageNameWithSlash(t *testing.T) {
@@ -149,5 +152,34 @@ func TestPackagesEndlessListing(t *testing.T) {
 	}
 	if n := srv.Stats().REST["GET"]; n > 100+1 {
 		t.Errorf("%d requests, want at most 100 pages", n)
+	}
+}
+
+func TestPackageInfosCountAndUpdated(t *testing.T) {
+	t.Parallel()
+	start0 := time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC)
+	var offset atomic.Int64 // the fake's handlers read the clock on their own goroutines
+	srv := start(t, fakeghcr.WithClock(func() time.Time { return start0.Add(time.Duration(offset.Load())) }))
+	must[string](t)(srv.Pusher("alice", "one").Image("v1"))
+	must[string](t)(srv.Pusher("alice", "two").Image("v1"))
+	offset.Store(int64(time.Hour))
+	clock := start0.Add(time.Hour)
+	must[string](t)(srv.Pusher("alice", "two").Image("v2"))
+	c, _ := connect(t, srv, "alice")
+	infos, err := c.PackageInfos(bg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []ghcr.PackageInfo{
+		{Name: "one", VersionCount: 1, UpdatedAt: clock.Add(-time.Hour)},
+		{Name: "two", VersionCount: 2, UpdatedAt: clock},
+	}
+	if len(infos) != len(want) {
+		t.Fatalf("PackageInfos = %+v, want %+v", infos, want)
+	}
+	for i := range want {
+		if infos[i].Name != want[i].Name || infos[i].VersionCount != want[i].VersionCount || !infos[i].UpdatedAt.Equal(want[i].UpdatedAt) {
+			t.Errorf("PackageInfos[%d] = %+v, want %+v", i, infos[i], want[i])
+		}
 	}
 }

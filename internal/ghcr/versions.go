@@ -10,6 +10,7 @@ import (
 
 	"github.com/google/go-github/v57/github"
 
+	"github.com/ghcr-prune/ghcr-prune/prune"
 	"github.com/ghcr-prune/ghcr-prune/retention"
 )
 
@@ -56,22 +57,25 @@ const perPage = 100
 const maxVersionPages = 2000
 
 // listConcurrency is how many pages of a listing are read at once after the
-// first.
-const listConcurrency = 4
+// first: as many as the manifests a load reads at once, which GHCR
+// tolerates, so that a warm run (no manifest to fetch) is bound by the
+// listing alone.
+const listConcurrency = prune.ManifestConcurrency
 
 // listVersions reads the first page, learns the last page from its Link
 // header, then reads the rest concurrently.
 func (c *Client) listVersions(ctx context.Context, pkg string) ([]retention.Version, error) {
-	first, resp, err := c.versionsPage(ctx, pkg, 1)
+	firstPage, resp, err := c.versionsPage(ctx, pkg, 1)
 	if err != nil {
 		return nil, err
 	}
+	first := toVersions(ctx, firstPage)
 	last := max(resp.LastPage, 1)
 	if last > maxVersionPages {
 		return nil, fmt.Errorf("listing versions of %s: GitHub's answer says the listing has %d pages of %d; more than %d pages (%d versions) is beyond what ghcr-prune reads, so the listing is not trusted",
 			pkg, resp.LastPage, perPage, maxVersionPages, maxVersionPages*perPage)
 	}
-	pages := make([][]*github.PackageVersion, last)
+	pages := make([][]retention.Version, last)
 	pages[0] = first
 	errs := make([]error, last)
 	var wg sync.WaitGroup
@@ -81,7 +85,10 @@ func (c *Client) listVersions(ctx context.Context, pkg string) ([]retention.Vers
 		sem <- struct{}{}
 		go func() {
 			defer func() { <-sem; wg.Done() }()
-			pages[p-1], _, errs[p-1] = c.versionsPage(ctx, pkg, p)
+			var page []*github.PackageVersion
+			if page, _, errs[p-1] = c.versionsPage(ctx, pkg, p); errs[p-1] == nil {
+				pages[p-1] = toVersions(ctx, page)
+			}
 		}()
 	}
 	wg.Wait()
@@ -93,20 +100,27 @@ func (c *Client) listVersions(ctx context.Context, pkg string) ([]retention.Vers
 
 // joinPages is the listing the pages make, or errShifted when a page that
 // is not the last is short or a version is on two pages.
-func joinPages(pages [][]*github.PackageVersion) ([]retention.Version, error) {
-	var out []retention.Version
-	seen := map[int64]bool{}
+func joinPages(pages [][]retention.Version) ([]retention.Version, error) {
+	n := 0
+	for _, page := range pages {
+		n += len(page)
+	}
+	// Sized once: at 100,000 versions, growing by appending leaves twice
+	// the listing behind as garbage.
+	out := make([]retention.Version, 0, n)
+	seen := make(map[int64]struct{}, n)
 	for i, page := range pages {
 		if i < len(pages)-1 && len(page) != perPage {
 			return nil, fmt.Errorf("%w: page %d has %d versions", errShifted, i+1, len(page))
 		}
 		for _, v := range page {
-			if seen[v.GetID()] {
-				return nil, fmt.Errorf("%w: version %d listed twice", errShifted, v.GetID())
+			if _, dup := seen[v.ID]; dup {
+				return nil, fmt.Errorf("%w: version %d listed twice", errShifted, v.ID)
 			}
-			seen[v.GetID()] = true
-			out = append(out, toVersion(v))
+			seen[v.ID] = struct{}{}
+			out = append(out, v)
 		}
+		pages[i] = nil
 	}
 	return out, nil
 }
@@ -123,6 +137,19 @@ func (c *Client) versionsPage(ctx context.Context, pkg string, page int) ([]*git
 		return nil, nil, fmt.Errorf("%s: %w", request, c.permission(err, request, readAccess))
 	}
 	return vs, resp, nil
+}
+
+// toVersions keeps what a page says that a plan needs, dropping go-github's
+// types (with every URL of every version) as each page arrives, and hands
+// the page to the load in ctx (prune.ListedPage), which starts reading its
+// manifests.
+func toVersions(ctx context.Context, page []*github.PackageVersion) []retention.Version {
+	out := make([]retention.Version, len(page))
+	for i, v := range page {
+		out[i] = toVersion(v)
+	}
+	prune.ListedPage(ctx, out)
+	return out
 }
 
 func toVersion(v *github.PackageVersion) retention.Version {

@@ -41,21 +41,36 @@ const MaxEntrySize = 4 << 20
 // file is read, written and removed through an os.Root of that folder,
 // which no link inside it can lead out of.
 func Dir(path string) Store {
-	return &dirStore{path: path, have: map[dkey]struct{}{}, used: map[dkey]struct{}{}}
+	return &dirStore{path: path, files: map[dkey]fileState{}}
 }
 
 type dirStore struct {
 	path string
 
-	mu   sync.Mutex
-	have map[dkey]struct{} // digests on disk with verified contents
-	// seen holds the digests of the regular files the last Load listed,
-	// verified or not; nil unless that Load completed without error. Only
-	// these are ever pruned.
-	seen map[dkey]struct{}
-	// used holds every digest this process passed to Add or Save: kept.
-	used map[dkey]struct{}
+	mu sync.Mutex
+	// files is what the store knows of each digest, in one map: at
+	// 100,000 manifests a map per fact was megabytes each.
+	files map[dkey]fileState
+	// seenValid is set when the last Load completed without error; only
+	// then are the files it saw ever pruned.
+	seenValid bool
 }
+
+// fileState is a set of facts about one digest's file.
+type fileState uint8
+
+const (
+	fileOnDisk fileState = 1 << iota // on disk with verified contents
+	fileFresh                        // on disk and modified within touchAfter: Save need not mark it used again
+	fileSeen                         // a regular file the last Load listed, verified or not: prunable
+	fileUsed                         // passed to Add or Save by this process: kept
+)
+
+// touchAfter is how old a used file's modification time may get before
+// Save sets it to now. Pruning goes by UnusedFor, a month; touching every
+// used file on every run would be a system call per manifest (100,000 of
+// them at 100,000 versions) for a date that only has to be right to the day.
+const touchAfter = 24 * time.Hour
 
 // maxPruneErrors is how many removals may fail before Save stops pruning.
 const maxPruneErrors = 3
@@ -109,7 +124,7 @@ func (s *dirStore) Load(ctx context.Context, put func(digest string, raw []byte)
 	// Until this Load completes, prune nothing: a partial listing must
 	// never make Save remove files it did not see.
 	s.mu.Lock()
-	s.seen = nil
+	s.seenValid = false
 	s.mu.Unlock()
 	dir := s.algDir()
 	alg, err := s.openAlg(false)
@@ -125,33 +140,41 @@ func (s *dirStore) Load(ctx context.Context, put func(digest string, raw []byte)
 		return fmt.Errorf("reading manifest cache %s: %w", dir, err)
 	}
 	defer d.Close()
-	have := map[dkey]struct{}{}
-	seen := map[dkey]struct{}{}
+	loaded := map[dkey]fileState{}
+	recent := time.Now().Add(-touchAfter)
 	for {
 		// A batch at a time: a listing of every file is itself big.
 		ents, err := d.ReadDir(256)
+		if cerr := ctx.Err(); cerr != nil {
+			return cerr
+		}
+		var names []string
 		for _, e := range ents {
+			if name := e.Name(); e.Type().IsRegular() && validHex(name) {
+				names = append(names, name) // not temporary files, strays
+			}
+		}
+		for i, f := range readFiles(alg, names) {
 			if err := ctx.Err(); err != nil {
 				return err
 			}
-			name := e.Name()
-			if !e.Type().IsRegular() || !validHex(name) {
-				continue // temporary files, strays
-			}
-			if k, ok := parseDigest("sha256:" + name); ok {
-				seen[k] = struct{}{}
-			}
-			raw, err := readFileMax(alg, name, MaxEntrySize)
-			if err != nil {
+			k, ok := parseDigest("sha256:" + names[i])
+			if !ok {
 				continue
 			}
-			digest := "sha256:" + name
+			loaded[k] |= fileSeen
+			if f.err != nil {
+				continue
+			}
 			// A corrupt file is still handed on; the Cache drops and
 			// counts it when it is read, and Save then rewrites it.
-			if k, ok := parseDigest(digest); ok && k.verify(raw) {
-				have[k] = struct{}{}
+			if f.verified {
+				loaded[k] |= fileOnDisk
+				if f.mtime.After(recent) {
+					loaded[k] |= fileFresh
+				}
 			}
-			put(digest, raw)
+			put(k.String(), f.raw)
 		}
 		if err == io.EOF {
 			break
@@ -161,26 +184,94 @@ func (s *dirStore) Load(ctx context.Context, put func(digest string, raw []byte)
 		}
 	}
 	s.mu.Lock()
-	s.have = have
-	s.seen = seen
+	for k, f := range s.files {
+		loaded[k] |= f & fileUsed
+	}
+	s.files = loaded
+	s.seenValid = true
 	s.mu.Unlock()
 	return nil
 }
 
+// readers is how many files Load reads at once: a warm run of 100,000
+// manifests opens 100,000 files, and the system calls of one overlap the
+// hashing of another.
+const readers = 4
+
+// readFile is one file Load read.
+type readFile struct {
+	raw      []byte
+	mtime    time.Time
+	verified bool // raw hashes to the digest its name says
+	err      error
+}
+
+// readFiles reads and verifies the named files of alg, readers at a time,
+// and returns them in the order of names.
+func readFiles(alg *os.Root, names []string) []readFile {
+	out := make([]readFile, len(names))
+	var wg sync.WaitGroup
+	for w := range readers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := w; i < len(names); i += readers {
+				f := &out[i]
+				f.raw, f.mtime, f.err = readFileModTime(alg, names[i], MaxEntrySize)
+				if k, ok := parseDigest("sha256:" + names[i]); ok && f.err == nil {
+					f.verified = k.verify(f.raw)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	return out
+}
+
 func readFileMax(root *os.Root, name string, limit int64) ([]byte, error) {
+	raw, _, err := readFileModTime(root, name, limit)
+	return raw, err
+}
+
+// readFileModTime is readFileMax with the file's modification time. It
+// reads the size first, so a manifest takes one read into a buffer of its
+// size rather than ReadAll's doubling.
+func readFileModTime(root *os.Root, name string, limit int64) ([]byte, time.Time, error) {
 	f, err := root.Open(name)
 	if err != nil {
-		return nil, err
+		return nil, time.Time{}, err
 	}
 	defer f.Close()
-	raw, err := io.ReadAll(io.LimitReader(f, limit+1))
+	fi, err := f.Stat()
 	if err != nil {
-		return nil, err
+		return nil, time.Time{}, err
+	}
+	if fi.Size() > limit {
+		return nil, time.Time{}, fmt.Errorf("%s is larger than %d bytes", name, limit)
+	}
+	// One byte more than the size: a file that grew since is read to its
+	// end and still held to limit.
+	raw := make([]byte, 0, fi.Size()+1)
+	for {
+		n, err := f.Read(raw[len(raw):cap(raw)])
+		raw = raw[:len(raw)+n]
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, time.Time{}, err
+		}
+		if len(raw) == cap(raw) {
+			if int64(len(raw)) > limit {
+				return nil, time.Time{}, fmt.Errorf("%s is larger than %d bytes", name, limit)
+			}
+			raw = append(raw, 0)[:len(raw)]
+		}
 	}
 	if int64(len(raw)) > limit {
-		return nil, fmt.Errorf("%s is larger than %d bytes", name, limit)
+		return nil, time.Time{}, fmt.Errorf("%s is larger than %d bytes", name, limit)
 	}
-	return raw, nil
+	return raw, fi.ModTime(), nil
 }
 
 func (s *dirStore) Save(ctx context.Context, entries iter.Seq2[string, []byte]) error {
@@ -221,8 +312,8 @@ const UnusedFor = 30 * 24 * time.Hour
 func (s *dirStore) prune(ctx context.Context) error {
 	s.mu.Lock()
 	var stale []dkey
-	for k := range s.seen {
-		if _, ok := s.used[k]; !ok {
+	for k, f := range s.files {
+		if s.seenValid && f&fileSeen != 0 && f&fileUsed == 0 {
 			stale = append(stale, k)
 		}
 	}
@@ -245,8 +336,7 @@ func (s *dirStore) prune(ctx context.Context) error {
 		err := removeRegular(alg, hex.EncodeToString(k[:]), time.Now().Add(-UnusedFor), k)
 		if err == nil || errors.Is(err, fs.ErrNotExist) {
 			s.mu.Lock()
-			delete(s.seen, k)
-			delete(s.have, k)
+			s.files[k] &^= fileSeen | fileOnDisk | fileFresh
 			s.mu.Unlock()
 			continue
 		}
@@ -294,10 +384,14 @@ func (s *dirStore) add(alg *lazyAlg, digest string, raw []byte) error {
 		return nil // never persist what would not be served
 	}
 	s.mu.Lock()
-	s.used[k] = struct{}{} // kept by Save's pruning, written or not
-	_, have := s.have[k]
+	s.files[k] |= fileUsed // kept by Save's pruning, written or not
+	f := s.files[k]
 	s.mu.Unlock()
-	if len(raw) > MaxEntrySize || !k.verify(raw) {
+	have := f&fileOnDisk != 0
+	if have && f&fileFresh != 0 {
+		return nil // on disk, verified by Load, and recently marked used
+	}
+	if !have && (len(raw) > MaxEntrySize || !k.verify(raw)) {
 		return nil // never persist what would not be served
 	}
 	root, err := alg.get()
@@ -308,14 +402,18 @@ func (s *dirStore) add(alg *lazyAlg, digest string, raw []byte) error {
 	if have {
 		// Mark it used: pruning goes by how long a file has gone unused.
 		now := time.Now()
-		root.Chtimes(name, now, now) //nolint:errcheck // an old mtime only makes it prunable sooner
+		if root.Chtimes(name, now, now) == nil {
+			s.mu.Lock()
+			s.files[k] |= fileFresh
+			s.mu.Unlock()
+		}
 		return nil
 	}
 	if err := writeAtomic(root, name, raw); err != nil {
 		return fmt.Errorf("manifest cache %s: %w", s.algDir(), err)
 	}
 	s.mu.Lock()
-	s.have[k] = struct{}{}
+	s.files[k] |= fileOnDisk | fileFresh
 	s.mu.Unlock()
 	return nil
 }
@@ -357,14 +455,11 @@ func writeAtomic(alg *os.Root, name string, raw []byte) error {
 		return err
 	}
 	_, werr := f.Write(raw)
-	cerr := f.Close()
-	if err := errors.Join(werr, cerr); err != nil {
-		alg.Remove(tmp)
-		return err
-	}
 	// Readable by actions/cache, which runs as the runner's user, whatever
-	// the umask.
-	if err := alg.Chmod(tmp, 0o644); err != nil {
+	// the umask; through the open file, which is the one just created.
+	merr := f.Chmod(0o644)
+	cerr := f.Close()
+	if err := errors.Join(werr, merr, cerr); err != nil {
 		alg.Remove(tmp)
 		return err
 	}
