@@ -194,14 +194,16 @@ type measurement struct {
 }
 
 // measure runs the binary once as a runner would and reads what it cost.
-func measure(ctx context.Context, srv *fakeghcr.Server, bin, dir, cache string, cfg config, profiles string) (measurement, error) {
+// runnerEnv is what a runner gives the action's container: the INPUT_*
+// variables and the GITHUB_* files, made in dir.
+func runnerEnv(srv *fakeghcr.Server, dir, cache string, cfg config, profiles string) ([]string, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return measurement{}, err
+		return nil, err
 	}
 	summary, output := filepath.Join(dir, "summary.md"), filepath.Join(dir, "output")
 	for _, f := range []string{summary, output} {
 		if err := os.WriteFile(f, nil, 0o644); err != nil {
-			return measurement{}, err
+			return nil, err
 		}
 	}
 	packages := packageName(0, 1)
@@ -222,13 +224,21 @@ func measure(ctx context.Context, srv *fakeghcr.Server, bin, dir, cache string, 
 	for k, v := range cfg.inputs {
 		env = append(env, "INPUT_"+strings.ToUpper(k)+"="+v)
 	}
+	return env, nil
+}
+
+func measure(ctx context.Context, srv *fakeghcr.Server, bin, dir, cache string, cfg config, profiles string) (measurement, error) {
+	env, err := runnerEnv(srv, dir, cache, cfg, profiles)
+	if err != nil {
+		return measurement{}, err
+	}
 	srv.ResetStats()
 	cmd := exec.CommandContext(ctx, bin)
 	cmd.Env = env
 	var log bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &log, &log
 	start := time.Now()
-	err := cmd.Start()
+	err = cmd.Start()
 	var hwm int64
 	if err == nil {
 		done := make(chan struct{})

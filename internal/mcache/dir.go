@@ -140,13 +140,29 @@ func (s *dirStore) Load(ctx context.Context, put func(digest string, raw []byte)
 		return fmt.Errorf("reading manifest cache %s: %w", dir, err)
 	}
 	defer d.Close()
+	loaded, err := s.loadFiles(ctx, alg, d, put)
+	if err != nil {
+		return err
+	}
+	s.mu.Lock()
+	for k, f := range s.files {
+		loaded[k] |= f & fileUsed
+	}
+	s.files = loaded
+	s.seenValid = true
+	s.mu.Unlock()
+	return nil
+}
+
+// loadFiles hands on every manifest file of the folder, a batch at a time
+// (a listing of every file is itself big), and says what it found of each.
+func (s *dirStore) loadFiles(ctx context.Context, alg *os.Root, d *os.File, put func(digest string, raw []byte)) (map[dkey]fileState, error) {
 	loaded := map[dkey]fileState{}
 	recent := time.Now().Add(-touchAfter)
 	for {
-		// A batch at a time: a listing of every file is itself big.
 		ents, err := d.ReadDir(256)
 		if cerr := ctx.Err(); cerr != nil {
-			return cerr
+			return nil, cerr
 		}
 		var names []string
 		for _, e := range ents {
@@ -156,7 +172,7 @@ func (s *dirStore) Load(ctx context.Context, put func(digest string, raw []byte)
 		}
 		for i, f := range readFiles(alg, names) {
 			if err := ctx.Err(); err != nil {
-				return err
+				return nil, err
 			}
 			k, ok := parseDigest("sha256:" + names[i])
 			if !ok {
@@ -177,20 +193,12 @@ func (s *dirStore) Load(ctx context.Context, put func(digest string, raw []byte)
 			put(k.String(), f.raw)
 		}
 		if err == io.EOF {
-			break
+			return loaded, nil
 		}
 		if err != nil {
-			return fmt.Errorf("reading manifest cache %s: %w", dir, err)
+			return nil, fmt.Errorf("reading manifest cache %s: %w", s.algDir(), err)
 		}
 	}
-	s.mu.Lock()
-	for k, f := range s.files {
-		loaded[k] |= f & fileUsed
-	}
-	s.files = loaded
-	s.seenValid = true
-	s.mu.Unlock()
-	return nil
 }
 
 // readers is how many files Load reads at once: a warm run of 100,000
