@@ -82,6 +82,9 @@ type Planned struct {
 	wrote *atomic.Bool
 }
 
+// Versions are the package's versions as planning listed them.
+func (pl *Planned) Versions() []retention.Version { return pl.snap.Versions }
+
 // PlanPanic is a panic while a package was planned on a goroutine of its
 // own, carried to the package's turn.
 type PlanPanic struct {

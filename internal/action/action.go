@@ -188,6 +188,10 @@ func runPackage(ctx context.Context, sent *sentDeletions, planned *prune.Planned
 		err = fmt.Errorf("internal error in %s, the run stopped (%d deletions sent; the plan file and deleted-ids record them): %v", sent.pkg, sent.count(), p)
 		pr = sent.report(err)
 	}()
+	// Planning listed the package through the shared registry: the
+	// deletions sent must still be named by digest in a report rebuilt
+	// after a panic, for restore-from.
+	sent.remember(planned.Versions(), true)
 	return planned.Apply(ctx, sent, log), nil
 }
 

@@ -134,3 +134,40 @@ func mapValues(m map[string]string) []string {
 	}
 	return out
 }
+
+// The first package is planned ahead through the shared registry, not
+// through the one that records the deletions: a panic in its deletions must
+// still name each deletion by digest, or restore-from refuses the plan file.
+func TestRunNamesTheDeletionsOfAPlannedAheadPackageAfterAPanic(t *testing.T) {
+	now := time.Date(2026, 11, 20, 12, 0, 0, 0, time.UTC)
+	srv := fakeghcr.Start(fakeghcr.WithToken(actionTestToken), fakeghcr.WithClock(func() time.Time { return now }))
+	t.Cleanup(srv.Close)
+	srv.AddOrg("acme")
+	p := srv.Pusher("acme", "only")
+	if _, err := p.Image("v1"); err != nil {
+		t.Fatal(err)
+	}
+	idx, _, err := p.MultiArch("", []string{"linux/amd64", "linux/arm64"}, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := map[string]string{
+		"GITHUB_REPOSITORY": "acme/only", "GITHUB_REPOSITORY_OWNER": "acme", "GITHUB_API_URL": srv.URL(),
+		"GITHUB_WORKSPACE": t.TempDir(), "INPUT_TOKEN": actionTestToken, "INPUT_OWNER": "acme",
+		"INPUT_PACKAGES": "only", "INPUT_REGISTRY-URL": srv.URL(), "INPUT_DRY-RUN": "false",
+	}
+	setup := Setup{Metadata: testMetadata, Tool: "ghcr-prune test", Now: now.Add(48 * time.Hour),
+		wrap: func(r prune.Registry) prune.Registry { return &panicAfterDelete{Registry: r, pkg: "only"} }}
+	var log bytes.Buffer
+	r, err := AsRunner(context.Background(), t.TempDir(), env, &log, setup)
+	if err == nil || !strings.Contains(err.Error(), "internal error in only") {
+		t.Fatalf("the run's error: %v\n%s", err, log.String())
+	}
+	f, err := prune.ReadPlanFile(r.Plan)
+	if err != nil {
+		t.Fatalf("the plan file does not read back: %v\n%s", err, r.Plan)
+	}
+	if len(f.Packages) != 1 || len(f.Packages[0].Delete) != 1 || f.Packages[0].Delete[0].Digest != idx {
+		t.Errorf("the plan file names %+v, want the index %s deleted", f.Packages, idx)
+	}
+}
