@@ -66,7 +66,7 @@ func parseFlags(args []string) (config, error) {
 	fs.IntVar(&cfg.images, "images", 2000, "buildx multi-arch images per package (5 versions each)")
 	fs.IntVar(&cfg.packages, "packages", 1, "packages of the organization; more than one runs with packages: '*' and a classic PAT")
 	fs.DurationVar(&cfg.latency, "latency", 20*time.Millisecond, "latency the fake adds to every request")
-	runs := fs.String("runs", "cold,warm", "runs in order, sharing one cache-dir: cold (empty cache) or warm")
+	runs := fs.String("runs", "cold,warm", "runs in order, sharing one cache-dir: cold (empty cache), warm, or pushed (warm, after a new image in each of the first 5 packages)")
 	inputs := fs.String("inputs", "delete-tags=sha-*,delete-untagged=true,keep-n-tagged=50,older-than=30d", "comma separated input=value pairs, on top of a dry run")
 	fs.BoolVar(&cfg.keep, "keep", false, "keep the working directory (binary, cache, summaries) and print its path")
 	fs.StringVar(&cfg.pprof, "pprof", "", "write the binary's CPU and peak heap profiles under this directory, one folder a run (GHCR_PRUNE_PPROF)")
@@ -77,8 +77,8 @@ func parseFlags(args []string) (config, error) {
 		return cfg, errors.New("-images and -packages must be at least 1")
 	}
 	for _, r := range strings.Split(*runs, ",") {
-		if r != "cold" && r != "warm" {
-			return cfg, fmt.Errorf("-runs: %q is neither cold nor warm", r)
+		if r != "cold" && r != "warm" && r != "pushed" {
+			return cfg, fmt.Errorf("-runs: %q is not cold, warm or pushed", r)
 		}
 		cfg.runs = append(cfg.runs, r)
 	}
@@ -121,8 +121,13 @@ func run(ctx context.Context, cfg config, w io.Writer) error {
 	fmt.Fprintf(w, "| run | wall | bound | wall/bound | REST | manifest GETs | other registry | peak RSS |\n|---|---:|---:|---:|---:|---:|---:|---:|\n")
 	cache := filepath.Join(dir, "cache")
 	for i, kind := range cfg.runs {
-		if kind == "cold" {
+		switch kind {
+		case "cold":
 			if err := os.RemoveAll(cache); err != nil {
+				return err
+			}
+		case "pushed":
+			if err := pushNew(srv, cfg, i); err != nil {
 				return err
 			}
 		}
@@ -183,6 +188,20 @@ func seed(srv *fakeghcr.Server, cfg config) (int, error) {
 		total += n
 	}
 	return total, nil
+}
+
+// pushedPackages is how many packages a pushed run finds changed.
+const pushedPackages = 5
+
+// pushNew pushes one more single-platform image, tagged, into each of the
+// first pushedPackages packages, as new builds between two runs would.
+func pushNew(srv *fakeghcr.Server, cfg config, run int) error {
+	for i := range min(pushedPackages, cfg.packages) {
+		if _, err := srv.Pusher(owner, packageName(i, cfg.packages)).Image(fmt.Sprintf("new-%d", run)); err != nil {
+			return fmt.Errorf("pushing to %s: %w", packageName(i, cfg.packages), err)
+		}
+	}
+	return nil
 }
 
 type measurement struct {
