@@ -186,6 +186,12 @@ type runResult struct {
 // GITHUB_* files and RUNNER_TEMP.
 func (e *e2e) run(inputs map[string]string) runResult {
 	e.t.Helper()
+	return e.runWith(nil, inputs)
+}
+
+// runWith is run with more environment variables (GITHUB_WORKSPACE, say).
+func (e *e2e) runWith(vars, inputs map[string]string) runResult {
+	e.t.Helper()
 	env := map[string]string{
 		"GITHUB_REPOSITORY":       e.owner + "/" + e.pkg,
 		"GITHUB_REPOSITORY_OWNER": e.owner,
@@ -194,6 +200,9 @@ func (e *e2e) run(inputs map[string]string) runResult {
 		"INPUT_OWNER":             e.owner,
 		"INPUT_PACKAGES":          e.pkg,
 		"INPUT_REGISTRY-URL":      e.srv.URL(),
+	}
+	for k, v := range vars {
+		env[k] = v
 	}
 	for k, v := range inputs {
 		env["INPUT_"+strings.ToUpper(k)] = v

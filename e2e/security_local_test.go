@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -16,7 +15,6 @@ import (
 
 	"github.com/sethvargo/go-githubactions"
 
-	"github.com/ghcr-prune/ghcr-prune/internal/action"
 	"github.com/ghcr-prune/ghcr-prune/internal/fakeghcr"
 	"github.com/ghcr-prune/ghcr-prune/prune"
 )
@@ -335,26 +333,7 @@ func TestE2ESecurityRestoreFromLimits(t *testing.T) {
 // plan file goes there, next to the checkout.
 func (e *e2e) runInWorkspace(ws string, inputs map[string]string) runResult {
 	e.t.Helper()
-	env := map[string]string{
-		"GITHUB_REPOSITORY":       e.owner + "/" + e.pkg,
-		"GITHUB_REPOSITORY_OWNER": e.owner,
-		"GITHUB_API_URL":          e.srv.URL(),
-		"GITHUB_WORKSPACE":        ws,
-		"INPUT_TOKEN":             testToken,
-		"INPUT_OWNER":             e.owner,
-		"INPUT_PACKAGES":          e.pkg,
-		"INPUT_REGISTRY-URL":      e.srv.URL(),
-	}
-	for k, v := range inputs {
-		env["INPUT_"+strings.ToUpper(k)] = v
-	}
-	var log bytes.Buffer
-	r, err := action.AsRunner(context.Background(), e.t.TempDir(), env, &log, testSetup)
-	logged := strings.ReplaceAll(log.String(), "::add-mask::"+testToken, "")
-	if strings.Contains(logged+r.Summary+fmt.Sprint(r.Outputs)+string(r.Plan), testToken) {
-		e.t.Fatal("the token was printed")
-	}
-	return runResult{report: r.Report, err: err, summary: r.Summary, outputs: r.Outputs, log: log.String(), plan: r.Plan}
+	return e.runWith(map[string]string{"GITHUB_WORKSPACE": ws}, inputs)
 }
 
 // A checkout (in a pull_request_target workflow, the pull request's) can

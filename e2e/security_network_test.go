@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
@@ -18,34 +17,12 @@ import (
 // problem says what to do; GitHub's refusal of a package's last version is
 // a warning.
 
-// otherHost is a second listener on 127.0.0.1 that records every request it
-// gets: a host the token must never reach.
-type otherHost struct {
-	*httptest.Server
-	mu   sync.Mutex
-	seen []string // "METHOD path Authorization password"
-}
+// otherHost is a host the token must never reach.
+type otherHost struct{ *fakeghcr.Elsewhere }
 
 func newOtherHost(t *testing.T) *otherHost {
 	t.Helper()
-	o := &otherHost{}
-	o.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		o.mu.Lock()
-		_, password, _ := r.BasicAuth() // the token as Basic auth is base64
-		o.seen = append(o.seen, r.Method+" "+r.URL.Path+" "+r.Header.Get("Authorization")+" "+password)
-		o.mu.Unlock()
-		// Play along, as a hostile host would, so that a client that
-		// followed the redirect would go on as if nothing had happened.
-		w.Header().Set("Content-Type", "application/json")
-		switch {
-		case r.Method == http.MethodDelete:
-			w.WriteHeader(http.StatusNoContent)
-		case strings.HasSuffix(r.URL.Path, "/versions"):
-			w.Write([]byte("[]"))
-		default:
-			w.Write([]byte(`{"login":"acme","type":"Organization"}`))
-		}
-	}))
+	o := &otherHost{fakeghcr.StartElsewhere("acme")}
 	t.Cleanup(o.Close)
 	return o
 }
@@ -54,15 +31,14 @@ func newOtherHost(t *testing.T) *otherHost {
 // the token nor a DELETE reached it.
 func (o *otherHost) expectUntouched(t *testing.T) {
 	t.Helper()
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	for _, s := range o.seen {
+	seen := o.Seen()
+	for _, s := range seen {
 		if strings.Contains(s, testToken) {
 			t.Errorf("the other host got the token: %s", s)
 		}
 	}
-	if len(o.seen) > 0 {
-		t.Errorf("the other host got requests: %q", o.seen)
+	if len(seen) > 0 {
+		t.Errorf("the other host got requests: %q", seen)
 	}
 }
 

@@ -4,43 +4,21 @@ import (
 	"errors"
 	"net"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"strings"
 	"sync"
 	"testing"
 
+	"github.com/ghcr-prune/ghcr-prune/internal/fakeghcr"
 	"github.com/ghcr-prune/ghcr-prune/internal/ghcr"
 )
 
-// elsewhere is a second listener on 127.0.0.1 that records every request's
-// Authorization header: a host the token must never reach.
-type elsewhere struct {
-	*httptest.Server
-	mu   sync.Mutex
-	seen []string // "METHOD path Authorization password"
-}
+// elsewhere is a host the token must never reach.
+type elsewhere struct{ *fakeghcr.Elsewhere }
 
 func newElsewhere(t *testing.T) *elsewhere {
 	t.Helper()
-	e := &elsewhere{}
-	e.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		e.mu.Lock()
-		_, password, _ := r.BasicAuth() // the token as Basic auth is base64
-		e.seen = append(e.seen, r.Method+" "+r.URL.Path+" "+r.Header.Get("Authorization")+" "+password)
-		e.mu.Unlock()
-		// Answer like the API would, so that a client that followed the
-		// redirect goes on as if nothing happened.
-		w.Header().Set("Content-Type", "application/json")
-		switch {
-		case r.Method == http.MethodDelete:
-			w.WriteHeader(http.StatusNoContent)
-		case strings.HasSuffix(r.URL.Path, "/versions"):
-			w.Write([]byte("[]"))
-		default:
-			w.Write([]byte(`{"login":"Acme","type":"Organization"}`))
-		}
-	}))
+	e := &elsewhere{fakeghcr.StartElsewhere("Acme")}
 	t.Cleanup(e.Close)
 	return e
 }
@@ -48,9 +26,7 @@ func newElsewhere(t *testing.T) *elsewhere {
 // expectNoToken fails the test if the token reached e.
 func (e *elsewhere) expectNoToken(t *testing.T) {
 	t.Helper()
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	for _, s := range e.seen {
+	for _, s := range e.Seen() {
 		if strings.Contains(s, token) {
 			t.Errorf("the other host got the token: %s", s)
 		}
@@ -111,8 +87,8 @@ func TestRESTRedirectToAnotherHostRefused(t *testing.T) {
 			err := c.DeleteVersion(bg, "app", v.ID)
 			wantRedirectRefused(t, err)
 			other.expectNoToken(t)
-			if len(other.seen) != 0 {
-				t.Errorf("the DELETE went to the other host: %q", other.seen)
+			if seen := other.Seen(); len(seen) != 0 {
+				t.Errorf("the DELETE went to the other host: %q", seen)
 			}
 			if versionOf(srv, "Acme", "app", v.Digest).Deleted {
 				t.Error("the version was deleted")
