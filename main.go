@@ -75,12 +75,20 @@ func commandLine(args []string, setup action.Setup) int {
 func runAction(setup action.Setup) {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	a := githubactions.New()
+	log := action.NewLogBuffer(os.Stdout, logFlushInterval)
+	defer log.Close() // a panic's message then follows the lines before it
+	a := githubactions.New(githubactions.WithWriter(log))
 	progress := prune.NewProgress(nil)
-	stopProgress := cli.ShowProgress(progress, cli.NewStatus(os.Stdout, false, 0), cli.ProgressInterval)
+	stopProgress := cli.ShowProgress(progress, cli.NewStatus(log, false, 0), cli.ProgressInterval)
 	_, err := action.Run(prune.WithProgress(ctx, progress), a, setup)
 	stopProgress()
 	if err != nil {
-		a.Fatalf("%v", err)
+		a.Errorf("%v", err)
+		log.Close()
+		os.Exit(1)
 	}
 }
+
+// logFlushInterval is how long a log line may wait in the buffer: short
+// next to how fast anyone reads a log, long next to a line's write.
+const logFlushInterval = 200 * time.Millisecond

@@ -185,13 +185,29 @@ func (p *Plans) Stop() {
 }
 
 // sharedReads shares ManifestConcurrency manifest reads among the packages
-// planned at once.
+// planned at once. A package's first read goes alone: it is where the
+// registry client authorizes for the repository (a ping and a token, two
+// round trips), and the package's other reads would wait for that inside
+// the client while holding slots that other packages could use.
 type sharedReads struct {
 	Registry
 	sem chan struct{}
+
+	mu     sync.Mutex
+	opened map[string]chan struct{} // by package; closed when its first read ends
 }
 
 func (r *sharedReads) Manifest(ctx context.Context, pkg, digest string) ([]byte, error) {
+	first, opened := r.turn(pkg)
+	if first {
+		defer close(opened)
+	} else {
+		select {
+		case <-opened:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
 	select {
 	case r.sem <- struct{}{}:
 	case <-ctx.Done():
@@ -199,6 +215,22 @@ func (r *sharedReads) Manifest(ctx context.Context, pkg, digest string) ([]byte,
 	}
 	defer func() { <-r.sem }()
 	return r.Registry.Manifest(ctx, pkg, digest)
+}
+
+// turn says whether this is pkg's first read, and hands out the channel
+// that its end closes.
+func (r *sharedReads) turn(pkg string) (first bool, opened chan struct{}) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if ch, ok := r.opened[pkg]; ok {
+		return false, ch
+	}
+	if r.opened == nil {
+		r.opened = map[string]chan struct{}{}
+	}
+	ch := make(chan struct{})
+	r.opened[pkg] = ch
+	return true, ch
 }
 
 // planAhead plans one package on its own goroutine, from an earlier run's

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/ghcr-prune/ghcr-prune/retention"
 	"github.com/ghcr-prune/ghcr-prune/retention/retentiontest"
@@ -182,5 +183,62 @@ func TestRunThatDeletesListsAgainDespiteAKeptListing(t *testing.T) {
 	r = Run(context.Background(), reg, []string{"app"}, shaPolicy(t), benchNow, Options{Listings: kept}, nopLogger{})
 	if p := r.Packages[0]; p.Err != nil || p.Result == nil || p.Result.Count(Deleted) != 35 {
 		t.Fatalf("run: %+v", p)
+	}
+}
+
+// firstReadRegistry holds each package's first manifest read until release
+// is closed, and records what else was read meanwhile.
+type firstReadRegistry struct {
+	*memRegistry
+	release chan struct{}
+
+	mu     sync.Mutex
+	reads  map[string]int
+	during []string // packages read while a first read was held
+}
+
+func (r *firstReadRegistry) Manifest(ctx context.Context, pkg, digest string) ([]byte, error) {
+	r.mu.Lock()
+	r.reads[pkg]++
+	first := r.reads[pkg] == 1
+	if !first || pkg != "held" {
+		r.during = append(r.during, pkg)
+	}
+	r.mu.Unlock()
+	if first && pkg == "held" {
+		<-r.release
+	}
+	return r.memRegistry.Manifest(ctx, pkg, digest)
+}
+
+// While a package's first manifest read is out (the registry client is
+// authorizing for the repository), its other reads wait without taking
+// the slots that other packages' reads use.
+func TestPlanAheadSendsAPackagesFirstReadAlone(t *testing.T) {
+	reg := &firstReadRegistry{memRegistry: &memRegistry{src: newBenchSource(10)}, release: make(chan struct{}), reads: map[string]int{}}
+	plans := PlanAhead(context.Background(), reg, []string{"held", "other"}, shaPolicy(t), benchNow, Options{DryRun: true})
+	defer plans.Stop()
+	deadline := time.After(10 * time.Second)
+	for {
+		reg.mu.Lock()
+		others, held := reg.reads["other"], reg.reads["held"]
+		reg.mu.Unlock()
+		if others >= 40 {
+			if held != 1 {
+				t.Errorf("%d reads of the held package while its first was out, want 1", held)
+			}
+			break
+		}
+		select {
+		case <-deadline:
+			t.Fatalf("other package read %d manifests while the first package's first read was out; want all of them", others)
+		case <-time.After(time.Millisecond):
+		}
+	}
+	close(reg.release)
+	for _, pkg := range []string{"held", "other"} {
+		if pl := plans.Next(); pl.err != nil {
+			t.Errorf("%s: %v", pkg, pl.err)
+		}
 	}
 }

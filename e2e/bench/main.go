@@ -6,9 +6,21 @@
 // requests by kind, the bound those requests imply at the manifest
 // concurrency, and the process's peak RSS.
 //
+// A delete run measures the deletion pace instead: it seeds a fake of its
+// own behind GitHub's secondary limit (900 points a minute per endpoint, 5
+// a DELETE, so at most 180 DELETEs a minute), runs the binary with dry-run
+// false and -delete-inputs, and prints in a table of its own the DELETEs
+// made, the versions they deleted (a removed tag's placeholder included),
+// their pace from the first deletion to the last as the fake saw them, that
+// pace over the 180 a minute ceiling, and the answers the secondary limit
+// refused. The pacer lets 20 go at once and then 155 a minute, so
+// the pace says something from a few hundred deletions on, and the 434 of
+// -images 100 take about three minutes.
+//
 //	go run ./e2e/bench -images 2000            # one package, 10,001 versions
 //	go run ./e2e/bench -images 20000           # 100,001 versions
 //	go run ./e2e/bench -packages 500 -images 4 # an organization: 500 packages × 21 versions
+//	go run ./e2e/bench -images 100 -runs delete # 430 of 500 versions and 4 tags deleted
 package main
 
 import (
@@ -18,6 +30,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"math"
 	"os"
 	"os/exec"
@@ -46,6 +59,9 @@ type config struct {
 	inputs   map[string]string
 	keep     bool   // keep the working directory
 	pprof    string // directory for the binary's profiles, one folder a run
+
+	// deleteInputs are a delete run's inputs, on top of dry-run false.
+	deleteInputs map[string]string
 }
 
 func main() {
@@ -62,12 +78,15 @@ func main() {
 
 func parseFlags(args []string) (config, error) {
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
-	cfg := config{inputs: map[string]string{}}
+	var cfg config
 	fs.IntVar(&cfg.images, "images", 2000, "buildx multi-arch images per package (5 versions each)")
 	fs.IntVar(&cfg.packages, "packages", 1, "packages of the organization; more than one runs with packages: '*' and a classic PAT")
 	fs.DurationVar(&cfg.latency, "latency", 20*time.Millisecond, "latency the fake adds to every request")
-	runs := fs.String("runs", "cold,warm", "runs in order, sharing one cache-dir: cold (empty cache), warm, or pushed (warm, after a new image in each of the first 5 packages)")
+	runs := fs.String("runs", "cold,warm", "runs in order, sharing one cache-dir: cold (empty cache), warm, or pushed (warm, after a new image in each of the first 5 packages); "+
+		"or delete (deletes for real, with -delete-inputs, from a fresh seed behind the secondary limit, with a cache-dir of its own, and reports the deletion pace)")
 	inputs := fs.String("inputs", "delete-tags=sha-*,delete-untagged=true,keep-n-tagged=50,older-than=30d", "comma separated input=value pairs, on top of a dry run")
+	deleteInputs := fs.String("delete-inputs", "delete-tags=sha-*,keep-n-tagged=10", "a delete run's input=value pairs, on top of dry-run false; "+
+		"the default deletes the images tagged only sha-*, all but the newest 10, 5 versions an image")
 	fs.BoolVar(&cfg.keep, "keep", false, "keep the working directory (binary, cache, summaries) and print its path")
 	fs.StringVar(&cfg.pprof, "pprof", "", "write the binary's CPU and peak heap profiles under this directory, one folder a run (GHCR_PRUNE_PPROF)")
 	if err := fs.Parse(args); err != nil {
@@ -77,19 +96,33 @@ func parseFlags(args []string) (config, error) {
 		return cfg, errors.New("-images and -packages must be at least 1")
 	}
 	for _, r := range strings.Split(*runs, ",") {
-		if r != "cold" && r != "warm" && r != "pushed" {
-			return cfg, fmt.Errorf("-runs: %q is not cold, warm or pushed", r)
+		if r != "cold" && r != "warm" && r != "pushed" && r != "delete" {
+			return cfg, fmt.Errorf("-runs: %q is not cold, warm, pushed or delete", r)
 		}
 		cfg.runs = append(cfg.runs, r)
 	}
-	for _, kv := range strings.Split(*inputs, ",") {
+	var err error
+	if cfg.inputs, err = parseInputs(*inputs); err != nil {
+		return cfg, fmt.Errorf("-inputs: %w", err)
+	}
+	if cfg.deleteInputs, err = parseInputs(*deleteInputs); err != nil {
+		return cfg, fmt.Errorf("-delete-inputs: %w", err)
+	}
+	cfg.deleteInputs["dry-run"] = "false"
+	return cfg, nil
+}
+
+// parseInputs reads comma separated input=value pairs.
+func parseInputs(list string) (map[string]string, error) {
+	inputs := map[string]string{}
+	for _, kv := range strings.Split(list, ",") {
 		if k, v, ok := strings.Cut(kv, "="); ok {
-			cfg.inputs[strings.TrimSpace(k)] = strings.TrimSpace(v)
+			inputs[strings.TrimSpace(k)] = strings.TrimSpace(v)
 		} else if strings.TrimSpace(kv) != "" {
-			return cfg, fmt.Errorf("-inputs: %q is not input=value", kv)
+			return nil, fmt.Errorf("%q is not input=value", kv)
 		}
 	}
-	return cfg, nil
+	return inputs, nil
 }
 
 func run(ctx context.Context, cfg config, w io.Writer) error {
@@ -112,34 +145,71 @@ func run(ctx context.Context, cfg config, w io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("seeding: %w", err)
 	}
-	var given []string
-	for k, v := range cfg.inputs {
-		given = append(given, k+": "+v)
-	}
-	slices.Sort(given)
-	fmt.Fprintf(w, "%d package(s), %d versions, %v a request; a dry run with %s\n\n", cfg.packages, versions, cfg.latency, strings.Join(given, ", "))
-	fmt.Fprintf(w, "| run | wall | bound | wall/bound | REST | manifest GETs | other registry | peak RSS |\n|---|---:|---:|---:|---:|---:|---:|---:|\n")
-	cache := filepath.Join(dir, "cache")
+	// Each table gets its heading whenever the run kind changes tables, so
+	// that rows print as their runs end.
+	table := ""
 	for i, kind := range cfg.runs {
-		switch kind {
-		case "cold":
-			if err := os.RemoveAll(cache); err != nil {
-				return err
-			}
-		case "pushed":
-			if err := pushNew(srv, cfg, i); err != nil {
-				return err
-			}
-		}
-		m, err := measure(ctx, srv, bin, filepath.Join(dir, fmt.Sprintf("run%d", i)), cache, cfg, profileDir(cfg.pprof, i, kind))
+		m, err := runOnce(ctx, srv, bin, dir, cfg, i, kind)
 		if err != nil {
 			return fmt.Errorf("%s run: %w", kind, err)
+		}
+		if kind == "delete" {
+			if table != "delete" {
+				printDeleteHeading(w, cfg, versions, table != "")
+			}
+			printDeleteRow(w, kind, m)
+			table = "delete"
+			continue
+		}
+		if table != "dry" {
+			printHeading(w, cfg, versions, table != "")
 		}
 		bound := boundOf(m, cfg.latency)
 		fmt.Fprintf(w, "| %s | %.2f s | %.2f s | %.2f | %d | %d | %d | %.0f MiB |\n", kind, m.wall.Seconds(), bound.Seconds(),
 			m.wall.Seconds()/bound.Seconds(), m.rest, m.manifestGets, m.otherRegistry, float64(m.maxRSS)/(1<<20))
+		table = "dry"
 	}
 	return nil
+}
+
+// printHeading introduces the table of dry runs; after another table it
+// first leaves a blank line.
+func printHeading(w io.Writer, cfg config, versions int, after bool) {
+	if after {
+		fmt.Fprintln(w)
+	}
+	fmt.Fprintf(w, "%d package(s), %d versions, %v a request; a dry run with %s\n\n", cfg.packages, versions, cfg.latency, joinInputs(cfg.inputs))
+	fmt.Fprintf(w, "| run | wall | bound | wall/bound | REST | manifest GETs | other registry | peak RSS |\n|---|---:|---:|---:|---:|---:|---:|---:|\n")
+}
+
+// joinInputs lists inputs as "name: value", sorted.
+func joinInputs(inputs map[string]string) string {
+	var given []string
+	for k, v := range inputs {
+		given = append(given, k+": "+v)
+	}
+	slices.Sort(given)
+	return strings.Join(given, ", ")
+}
+
+// runOnce prepares run i of kind and measures it. Dry runs share srv and
+// the cache-dir; a delete run has a fake and a cache-dir of its own.
+func runOnce(ctx context.Context, srv *fakeghcr.Server, bin, dir string, cfg config, i int, kind string) (measurement, error) {
+	runDir, profiles := filepath.Join(dir, fmt.Sprintf("run%d", i)), profileDir(cfg.pprof, i, kind)
+	cache := filepath.Join(dir, "cache")
+	switch kind {
+	case "cold":
+		if err := os.RemoveAll(cache); err != nil {
+			return measurement{}, err
+		}
+	case "pushed":
+		if err := pushNew(srv, cfg, i); err != nil {
+			return measurement{}, err
+		}
+	case "delete":
+		return measureDelete(ctx, bin, runDir, filepath.Join(dir, fmt.Sprintf("cache%d", i)), cfg, profiles)
+	}
+	return measure(ctx, srv, bin, runDir, cache, cfg, profiles)
 }
 
 // build compiles the binary as the Dockerfile does.
@@ -210,6 +280,7 @@ type measurement struct {
 	manifestGets  int
 	otherRegistry int // token, HEAD, blobs, tag listings
 	maxRSS        int64
+	stats         fakeghcr.Stats // the fake's own counts, for a delete run
 }
 
 // measure runs the binary once as a runner would and reads what it cost.
@@ -234,13 +305,15 @@ func runnerEnv(srv *fakeghcr.Server, dir, cache string, cfg config, profiles str
 		"GITHUB_API_URL=" + srv.URL(), "GITHUB_WORKSPACE=" + dir, "RUNNER_TEMP=" + dir,
 		"GITHUB_STEP_SUMMARY=" + summary, "GITHUB_OUTPUT=" + output,
 		"INPUT_TOKEN=" + token, "INPUT_OWNER=" + owner, "INPUT_PACKAGES=" + packages,
-		"INPUT_REGISTRY-URL=" + srv.URL(), "INPUT_DRY-RUN=true", "INPUT_CACHE-DIR=" + cache,
+		"INPUT_REGISTRY-URL=" + srv.URL(), "INPUT_CACHE-DIR=" + cache,
 		"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME"),
 	}
 	if profiles != "" {
 		env = append(env, "GHCR_PRUNE_PPROF="+profiles)
 	}
-	for k, v := range cfg.inputs {
+	inputs := map[string]string{"dry-run": "true"}
+	maps.Copy(inputs, cfg.inputs)
+	for k, v := range inputs {
 		env = append(env, "INPUT_"+strings.ToUpper(k)+"="+v)
 	}
 	return env, nil
@@ -272,7 +345,7 @@ func measure(ctx context.Context, srv *fakeghcr.Server, bin, dir, cache string, 
 		return measurement{}, fmt.Errorf("%v\n%s", err, tail(log.String(), 3000))
 	}
 	st := srv.Stats()
-	m := measurement{wall: wall, manifestGets: st.ManifestGets}
+	m := measurement{wall: wall, manifestGets: st.ManifestGets, stats: st}
 	for _, n := range st.REST {
 		m.rest += n
 	}

@@ -177,6 +177,11 @@ type Stats struct {
 	// PaddingSent is how many bytes of Hostile padding reached the
 	// client's connection before it stopped reading.
 	PaddingSent int64
+	// VersionsDeleted counts the versions REST DELETEs deleted, the first
+	// at FirstDelete and the last at LastDelete (wall clock).
+	VersionsDeleted         int
+	FirstDelete, LastDelete time.Time
+	SecondaryLimited        int // answers WithSecondaryLimit refused
 }
 
 // Start starts a fake GHCR on 127.0.0.1 with an ephemeral port.

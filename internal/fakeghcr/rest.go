@@ -201,6 +201,7 @@ func (s *Server) secondaryExceeded(r *http.Request) bool {
 		s.secondary[r.Pattern] = win
 	}
 	if win.points+cost > s.cfg.secondaryPoints {
+		s.secondaryRefused(r)
 		return true
 	}
 	win.points += cost
@@ -433,6 +434,7 @@ func (s *Server) deleteVersion(c call) {
 		return
 	}
 	p.deleteVersion(v, s.now())
+	s.versionDeleted(c.r)
 	c.w.WriteHeader(http.StatusNoContent)
 }
 
