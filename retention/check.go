@@ -2,7 +2,6 @@ package retention
 
 import (
 	"fmt"
-	"slices"
 
 	"github.com/ghcr-prune/ghcr-prune/manifest"
 )
@@ -12,7 +11,10 @@ import (
 // pair of eyes that turns a bug into a failed run instead of a broken image.
 func (p *Plan) Check(policy Policy) error {
 	kept := make(map[string]bool, len(p.Keep)+len(p.Deferred))
-	for _, d := range append(slices.Clone(p.Keep), p.Deferred...) {
+	for _, d := range p.Keep {
+		kept[d.Digest] = true
+	}
+	for _, d := range p.Deferred {
 		kept[d.Digest] = true
 	}
 	if err := p.checkDeletions(policy, kept); err != nil {
@@ -21,10 +23,10 @@ func (p *Plan) Check(policy Policy) error {
 	if p.graph == nil {
 		return nil
 	}
-	if n := len(p.graph.Digests()); n != len(kept)+len(p.Delete) {
+	if n := p.graph.Versions(); n != len(kept)+len(p.Delete) {
 		return invariantError("%d versions but %d decisions", n, len(kept)+len(p.Delete))
 	}
-	if err := p.checkKeptIntact(kept); err != nil {
+	if err := p.checkKeptIntact(); err != nil {
 		return err
 	}
 	return p.checkOrder()
@@ -56,16 +58,27 @@ func (p *Plan) checkDeletions(policy Policy, kept map[string]bool) error {
 
 // checkKeptIntact checks that every kept version keeps its children, its
 // subject and its referrers.
-func (p *Plan) checkKeptIntact(kept map[string]bool) error {
-	for _, d := range append(slices.Clone(p.Keep), p.Deferred...) {
-		if x, lost := p.firstUnkept(p.graph.Out(d.Digest), childOf, kept); lost {
-			return invariantError("kept %s would lose its child %s", d.Digest, x)
+func (p *Plan) checkKeptIntact() error {
+	kept := make([]bool, p.graph.Len()) // by id
+	var ids []int32                     // of p.Keep, then of p.Deferred
+	for _, list := range [][]Decision{p.Keep, p.Deferred} {
+		for _, d := range list {
+			if id, ok := p.graph.ID(d.Digest); ok {
+				kept[id] = true
+				ids = append(ids, id)
+			}
 		}
-		if x, lost := p.firstUnkept(p.graph.Out(d.Digest), subjectOf, kept); lost {
-			return invariantError("kept %s %s would lose its subject %s", p.kindOf(d.Digest), d.Digest, x)
+	}
+	for _, id := range ids {
+		d := p.graph.Digest(id)
+		if x, lost := p.firstUnkept(p.graph.Out(id), childOf, kept); lost {
+			return invariantError("kept %s would lose its child %s", d, p.graph.Digest(x))
 		}
-		if x, lost := p.firstUnkept(p.graph.In(d.Digest), referrerOf, kept); lost {
-			return invariantError("kept %s would lose its %s %s", d.Digest, p.kindOf(x), x)
+		if x, lost := p.firstUnkept(p.graph.Out(id), subjectOf, kept); lost {
+			return invariantError("kept %s %s would lose its subject %s", p.kindOf(id), d, p.graph.Digest(x))
+		}
+		if x, lost := p.firstUnkept(p.graph.In(id), referrerOf, kept); lost {
+			return invariantError("kept %s would lose its %s %s", d, p.kindOf(x), p.graph.Digest(x))
 		}
 	}
 	return nil
@@ -74,14 +87,20 @@ func (p *Plan) checkKeptIntact(kept map[string]bool) error {
 // checkOrder checks that nothing is deleted while a version that points at
 // it still waits its turn.
 func (p *Plan) checkOrder() error {
-	pos := make(map[string]int, len(p.Delete))
+	turn := make([]int, p.graph.Len()) // by id: 1 + the position in p.Delete, 0 if not there
 	for i, d := range p.Delete {
-		pos[d.Digest] = i
+		if id, ok := p.graph.ID(d.Digest); ok {
+			turn[id] = i + 1
+		}
 	}
 	for i, d := range p.Delete {
-		for _, e := range p.graph.In(d.Digest) {
-			if j, ok := pos[e.From]; ok && j > i {
-				return invariantError("%s would be deleted before %s, which points at it", d.Digest, e.From)
+		id, ok := p.graph.ID(d.Digest)
+		if !ok {
+			continue
+		}
+		for _, e := range p.graph.In(id) {
+			if turn[e.From] > i+1 {
+				return invariantError("%s would be deleted before %s, which points at it", d.Digest, p.graph.Digest(e.From))
 			}
 		}
 	}
@@ -91,28 +110,25 @@ func (p *Plan) checkOrder() error {
 // childOf, subjectOf and referrerOf are the ends firstUnkept follows: the
 // version at the far end of e from a kept one, and whether e is of the kind
 // that makes the kept version depend on it.
-func childOf(e manifest.Edge) (string, bool)    { return e.To, e.Kind == manifest.EdgeChild }
-func subjectOf(e manifest.Edge) (string, bool)  { return e.To, e.Kind != manifest.EdgeChild }
-func referrerOf(e manifest.Edge) (string, bool) { return e.From, e.Kind != manifest.EdgeChild }
+func childOf(e manifest.Edge) (int32, bool)    { return e.To, e.Kind == manifest.EdgeChild }
+func subjectOf(e manifest.Edge) (int32, bool)  { return e.To, e.Kind != manifest.EdgeChild }
+func referrerOf(e manifest.Edge) (int32, bool) { return e.From, e.Kind != manifest.EdgeChild }
 
 // firstUnkept is the first version at the end of edges that is in the
 // package but not kept. A missing version has nothing to lose.
-func (p *Plan) firstUnkept(edges []manifest.Edge, end func(manifest.Edge) (string, bool), kept map[string]bool) (string, bool) {
+func (p *Plan) firstUnkept(edges []manifest.Edge, end func(manifest.Edge) (int32, bool), kept []bool) (int32, bool) {
 	for _, e := range edges {
 		x, follows := end(e)
-		if !follows {
-			continue
-		}
-		if _, exists := p.graph.Node(x); exists && !kept[x] {
+		if follows && p.graph.IsVersion(x) && !kept[x] {
 			return x, true
 		}
 	}
-	return "", false
+	return 0, false
 }
 
-func (p *Plan) kindOf(digest string) manifest.Kind {
-	if n, ok := p.graph.Node(digest); ok {
-		return n.Manifest.Kind
+func (p *Plan) kindOf(id int32) manifest.Kind {
+	if p.graph.IsVersion(id) {
+		return p.graph.Manifest(id).Kind
 	}
 	return manifest.KindOther
 }

@@ -57,27 +57,30 @@ type ranking struct {
 	groups *TagGroups
 	ranked map[string]int // group -> images ranked so far
 	all    int
+	// newest is "the 3 newest tagged", said once rather than for each of
+	// thousands of images.
+	newest string
 }
 
 func newRanking(n int, groups *TagGroups) *ranking {
-	return &ranking{n: n, groups: groups, ranked: map[string]int{}}
+	return &ranking{n: n, groups: groups, ranked: map[string]int{}, newest: fmt.Sprintf("the %d newest tagged", n)}
 }
 
 // next ranks the next image by its user tags: whether keep-n-tagged keeps
 // it, whether it ranks it at all (not without keep-n-tagged, nor with
-// group-tags when no tag is in a group), and which newest it is measured
-// among: "the 3 newest tagged", "the 3 newest of group main".
-func (r *ranking) next(tags []string) (kept, ranked bool, among string) {
+// group-tags when no tag is in a group), and, with group-tags, the groups
+// it is measured in (see among).
+func (r *ranking) next(tags []string) (kept, ranked bool, groups []string) {
 	if r.n < 0 {
-		return false, false, ""
+		return false, false, nil
 	}
 	if r.groups == nil {
 		r.all++
-		return r.all <= r.n, true, fmt.Sprintf("the %d newest tagged", r.n)
+		return r.all <= r.n, true, nil
 	}
-	groups := r.groups.Of(tags)
+	groups = r.groups.Of(tags)
 	if len(groups) == 0 {
-		return false, false, ""
+		return false, false, nil
 	}
 	var keeping []string
 	for _, g := range groups {
@@ -86,9 +89,19 @@ func (r *ranking) next(tags []string) (kept, ranked bool, among string) {
 		}
 	}
 	if len(keeping) > 0 {
-		return true, true, fmt.Sprintf("the %d newest of %s", r.n, groupsReason(keeping))
+		return true, true, keeping
 	}
-	return false, true, fmt.Sprintf("the %d newest of %s", r.n, groupsReason(groups))
+	return false, true, groups
+}
+
+// among says which newest an image next ranked is measured among: "the 3
+// newest tagged", "the 3 newest of group main". Only a reason shown needs
+// it.
+func (r *ranking) among(groups []string) string {
+	if r.groups == nil {
+		return r.newest
+	}
+	return fmt.Sprintf("the %d newest of %s", r.n, groupsReason(groups))
 }
 
 // groupsReason names groups in a reason: "group main", "groups main, dev";

@@ -42,22 +42,21 @@ func Inspect(s Snapshot) (*Health, error) {
 	for _, v := range s.Versions {
 		ids[v.Digest] = v
 	}
-	for _, digest := range plan.graph.Digests() {
-		var present, missing []string
-		for _, e := range plan.graph.Out(digest) {
-			if e.Kind == manifest.EdgeChild || e.To == digest {
+	for id, m := range plan.graph.All() {
+		present, missing := false, []string(nil)
+		for _, e := range plan.graph.Out(id) {
+			if e.Kind == manifest.EdgeChild || e.To == id {
 				continue
 			}
-			if _, ok := plan.graph.Node(e.To); ok {
-				present = append(present, e.To)
+			if plan.graph.IsVersion(e.To) {
+				present = true
 			} else {
-				missing = append(missing, e.To)
+				missing = append(missing, plan.graph.Digest(e.To))
 			}
 		}
-		if len(missing) > 0 && len(present) == 0 {
-			v := ids[digest]
-			n, _ := plan.graph.Node(digest)
-			h.Orphans = append(h.Orphans, Orphan{ID: v.ID, Digest: digest, Tags: append([]string{}, v.Tags...), Kind: n.Manifest.Kind, Subject: missing[0]})
+		if len(missing) > 0 && !present {
+			v := ids[m.Digest]
+			h.Orphans = append(h.Orphans, Orphan{ID: v.ID, Digest: m.Digest, Tags: append([]string{}, v.Tags...), Kind: m.Kind, Subject: missing[0]})
 		}
 	}
 	if h.Broken == nil {

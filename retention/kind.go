@@ -8,9 +8,9 @@ import "github.com/ghcr-prune/ghcr-prune/manifest"
 // and must get the same answers.
 type refGraph struct{ *manifest.Graph }
 
-// hasParent reports whether an index lists digest.
-func (g refGraph) hasParent(digest string) bool {
-	for _, e := range g.In(digest) {
+// hasParent reports whether an index lists id.
+func (g refGraph) hasParent(id int32) bool {
+	for _, e := range g.In(id) {
 		if e.Kind == manifest.EdgeChild {
 			return true
 		}
@@ -20,24 +20,37 @@ func (g refGraph) hasParent(digest string) bool {
 
 // subjects are the digests a version refers to as a signature, attestation
 // or other referrer, whether or not they exist.
-func (g refGraph) subjects(digest string) []string {
-	var out []string
-	for _, e := range g.Out(digest) {
-		// A tag naming the version's own digest refers to nothing else.
-		if e.Kind != manifest.EdgeChild && e.To != digest {
+func (g refGraph) subjects(id int32) []int32 {
+	var out []int32
+	for _, e := range g.Out(id) {
+		if isSubject(e) {
 			out = append(out, e.To)
 		}
 	}
 	return out
 }
 
+// hasSubject reports whether id refers to a subject, as subjects would.
+func (g refGraph) hasSubject(id int32) bool {
+	for _, e := range g.Out(id) {
+		if isSubject(e) {
+			return true
+		}
+	}
+	return false
+}
+
+// isSubject reports whether e goes from a referrer to its subject. A tag
+// naming the version's own digest refers to nothing else.
+func isSubject(e manifest.Edge) bool { return e.Kind != manifest.EdgeChild && e.To != e.From }
+
 // kind is what the plan calls a version. It differs from the manifest's own
 // kind for an index that refers to a subject.
-func (g refGraph) kind(digest string) manifest.Kind {
-	n, _ := g.Node(digest)
-	if n.Manifest.Kind == manifest.KindIndex && len(g.subjects(digest)) > 0 {
+func (g refGraph) kind(id int32) manifest.Kind {
+	k := g.Manifest(id).Kind
+	if k == manifest.KindIndex && g.hasSubject(id) {
 		// The sha256-<hex> fallback index that lists a subject's referrers.
 		return manifest.KindReferrer
 	}
-	return n.Manifest.Kind
+	return k
 }

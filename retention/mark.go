@@ -22,17 +22,15 @@ type marker struct {
 
 // plan marks from the roots and sweeps the rest, parents before what they
 // point at.
-func (m marker) plan(pkg string, versions []Version) (*Plan, error) {
-	kept := m.g.Reachable(m.rootDigests())
+func (m marker) plan(pkg string, versions []listed) (*Plan, error) {
+	kept := m.g.Reachable(m.rootIDs())
 	m.keepYoung(versions, kept)
 	if m.predictRefusals {
 		m.blockRefusals(versions, kept)
 	}
-	toDelete := map[string]bool{}
+	toDelete := make([]bool, m.g.Len()) // by id
 	for _, v := range versions {
-		if _, ok := kept[v.Digest]; !ok {
-			toDelete[v.Digest] = true
-		}
+		toDelete[v.id] = !kept.Has(v.id)
 	}
 	order, err := m.g.DeletionOrder(toDelete)
 	if err != nil {
@@ -40,30 +38,33 @@ func (m marker) plan(pkg string, versions []Version) (*Plan, error) {
 		// claim one; there is no safe order to delete in.
 		return nil, fmt.Errorf("the package's references form a cycle, so there is no safe deletion order: %w", err)
 	}
-	plan := &Plan{Package: pkg, graph: m.g.Graph, candidates: map[string]bool{}}
-	for digest := range m.candidates {
-		plan.candidates[digest] = true
+	plan := &Plan{Package: pkg, graph: m.g.Graph, candidates: make([]bool, m.g.Len())}
+	for id := range m.candidates {
+		plan.candidates[id] = true
 	}
 	plan.Keep = m.keepDecisions(versions, kept)
 	plan.Delete = m.deleteDecisions(versions, order, toDelete)
 	plan.Untag = m.untagsOf(versions, toDelete)
 	plan.Broken = m.brokenOf(versions, toDelete)
 	plan.Unresolved = m.unresolved
-	plan.Reclaimed = plan.Frees(toDelete)
+	plan.Reclaimed = plan.frees(toDelete)
 	return plan, nil
 }
 
 // keepYoung keeps, with all they reach, the versions min-age spares that
 // no root keeps already; a young platform of a kept index still hangs from
 // its index.
-func (m marker) keepYoung(versions []Version, kept map[string]manifest.Edge) {
+func (m marker) keepYoung(versions []listed, kept *manifest.Reach) {
+	if len(m.young) == 0 {
+		return
+	}
 	for _, v := range versions {
-		why, young := m.young[v.Digest]
-		if _, done := kept[v.Digest]; !young || done {
+		why, young := m.young[v.id]
+		if !young || kept.Has(v.id) {
 			continue
 		}
-		m.roots[v.Digest] = why
-		m.g.Extend(kept, []string{v.Digest})
+		m.roots[v.id] = why
+		m.g.Extend(kept, []int32{v.id})
 	}
 }
 
@@ -78,10 +79,10 @@ const (
 // when nothing at all stays, the last version. The plan then sends no
 // DELETE that must fail, and deletes nothing only that version reaches.
 // The version kept is the newest image the policy picked, as keep-n would.
-func (m marker) blockRefusals(versions []Version, kept map[string]manifest.Edge) {
+func (m marker) blockRefusals(versions []listed, kept *manifest.Reach) {
 	deleting, taggedStays := false, false
 	for _, v := range versions {
-		if _, ok := kept[v.Digest]; ok {
+		if kept.Has(v.id) {
 			taggedStays = taggedStays || len(v.Tags) > 0
 		} else {
 			deleting = true
@@ -90,24 +91,24 @@ func (m marker) blockRefusals(versions []Version, kept map[string]manifest.Edge)
 	if !deleting || taggedStays {
 		return
 	}
-	if v, ok := m.newestPicked(versions, kept, func(v Version) bool { return len(v.Tags) > 0 }); ok {
+	if v, ok := m.newestPicked(versions, kept, func(v listed) bool { return len(v.Tags) > 0 }); ok {
 		m.block(v, kept, lastTaggedRefusal)
 		return
 	}
-	if v, ok := m.newestPicked(versions, kept, func(Version) bool { return true }); ok && len(kept) == 0 {
+	if v, ok := m.newestPicked(versions, kept, func(listed) bool { return true }); ok && kept.Len() == 0 {
 		m.block(v, kept, lastVersionRefusal)
 	}
 }
 
 // newestPicked is the newest version to be deleted that fits: one the
 // policy picked if there is one, else any. versions are newest first.
-func (m marker) newestPicked(versions []Version, kept map[string]manifest.Edge, fits func(Version) bool) (Version, bool) {
+func (m marker) newestPicked(versions []listed, kept *manifest.Reach, fits func(listed) bool) (listed, bool) {
 	first := -1
 	for i, v := range versions {
-		if _, stays := kept[v.Digest]; stays || !fits(v) {
+		if kept.Has(v.id) || !fits(v) {
 			continue
 		}
-		if _, picked := m.candidates[v.Digest]; picked {
+		if _, picked := m.candidates[v.id]; picked {
 			return v, true
 		}
 		if first < 0 {
@@ -115,81 +116,79 @@ func (m marker) newestPicked(versions []Version, kept map[string]manifest.Edge, 
 		}
 	}
 	if first < 0 {
-		return Version{}, false
+		return listed{}, false
 	}
 	return versions[first], true
 }
 
 // block keeps v, with all it reaches, for the refusal why.
-func (m marker) block(v Version, kept map[string]manifest.Edge, why string) {
-	if picked, ok := m.candidates[v.Digest]; ok {
+func (m marker) block(v listed, kept *manifest.Reach, why string) {
+	if picked, ok := m.candidates[v.id]; ok {
 		why = picked + "; " + why
 	}
-	m.roots[v.Digest] = why
-	m.blocked[v.Digest] = true
-	m.g.Extend(kept, []string{v.Digest})
+	m.roots[v.id] = why
+	m.blocked[v.id] = true
+	m.g.Extend(kept, []int32{v.id})
 }
 
-func (m marker) rootDigests() []string {
-	roots := make([]string, 0, len(m.roots))
-	for digest := range m.roots {
-		roots = append(roots, digest)
+func (m marker) rootIDs() []int32 {
+	roots := make([]int32, 0, len(m.roots))
+	for id := range m.roots {
+		roots = append(roots, id)
 	}
+	slices.Sort(roots)
 	return roots
 }
 
 // keepDecisions lists the versions the mark reached, newest first.
-func (m marker) keepDecisions(versions []Version, kept map[string]manifest.Edge) []Decision {
-	var out []Decision
-	if len(kept) > 0 {
-		out = make([]Decision, 0, len(kept)) // sized once: megabytes a doubling at 100,000
+func (m marker) keepDecisions(versions []listed, kept *manifest.Reach) []Decision {
+	if kept.Len() == 0 {
+		return nil
 	}
+	out := make([]Decision, 0, kept.Len()) // sized once: megabytes a doubling at 100,000
 	for _, v := range versions {
-		if _, ok := kept[v.Digest]; !ok {
+		if !kept.Has(v.id) {
 			continue
 		}
 		dec := m.decision(v, Keep, "")
-		if m.blocked[v.Digest] {
+		if m.blocked[v.id] {
 			dec.Action = Blocked
 		}
-		dec.Reason, dec.KeptBy = m.keepReason(v.Digest, kept)
+		dec.Reason, dec.KeptBy = m.keepReason(v.id, &dec, kept)
 		out = append(out, dec)
-	}
-	if len(out) == 0 {
-		return nil // no decisions is nil, sized or not
 	}
 	return out
 }
 
 // deleteDecisions lists the deletions in order.
-func (m marker) deleteDecisions(versions []Version, order []string, toDelete map[string]bool) []Decision {
-	// Indexes, not copies, and the decisions sized once: at 100,000
+func (m marker) deleteDecisions(versions []listed, order []int32, toDelete []bool) []Decision {
+	if len(order) == 0 {
+		return nil
+	}
+	// Positions, not copies, and the decisions sized once: at 100,000
 	// versions each copy and each doubling is megabytes.
-	byDigest := make(map[string]int, len(versions))
+	at := make([]int32, m.g.Len()) // by id
 	for i, v := range versions {
-		byDigest[v.Digest] = i
+		at[v.id] = int32(i)
 	}
-	var out []Decision
-	if len(order) > 0 {
-		out = make([]Decision, 0, len(order))
-	}
-	for _, digest := range order {
-		var v Version
-		if i, ok := byDigest[digest]; ok {
-			v = versions[i]
-		}
-		out = append(out, m.decision(v, Delete, m.deleteReason(digest, toDelete)))
+	out := make([]Decision, len(order))
+	for i, id := range order {
+		out[i] = m.decision(versions[at[id]], Delete, "")
+		out[i].Reason = m.deleteReason(id, &out[i], toDelete)
 	}
 	return out
 }
 
 // untagsOf lists the tag removals of images that stay; a deleted image
 // loses its tags with it.
-func (m marker) untagsOf(versions []Version, toDelete map[string]bool) []Untag {
+func (m marker) untagsOf(versions []listed, toDelete []bool) []Untag {
+	if len(m.untags) == 0 {
+		return nil
+	}
 	var out []Untag
 	for _, v := range versions {
-		tags, ok := m.untags[v.Digest]
-		if !ok || toDelete[v.Digest] {
+		tags, ok := m.untags[v.id]
+		if !ok || toDelete[v.id] {
 			continue
 		}
 		keep := []string{}
@@ -206,21 +205,24 @@ func (m marker) untagsOf(versions []Version, toDelete map[string]bool) []Untag {
 
 // brokenOf lists the indexes with missing children, whatever their fate,
 // so that a run reports them even when it does not delete them.
-func (m marker) brokenOf(versions []Version, toDelete map[string]bool) []Broken {
+func (m marker) brokenOf(versions []listed, toDelete []bool) []Broken {
 	var out []Broken
 	for _, v := range versions {
-		n, _ := m.g.Node(v.Digest)
-		missing := m.g.Missing(v.Digest)
-		if n.Manifest.Kind != manifest.KindIndex || len(missing) == 0 {
+		index := m.g.Manifest(v.id)
+		if index.Kind != manifest.KindIndex {
+			continue
+		}
+		missing := m.g.Missing(v.id)
+		if len(missing) == 0 {
 			continue
 		}
 		out = append(out, Broken{
 			Digest:   v.Digest,
 			Tags:     UserTags(v.Tags),
 			Missing:  missing,
-			Children: distinctChildren(n.Manifest),
-			Ghost:    len(missing) == distinctChildren(n.Manifest),
-			Deleted:  toDelete[v.Digest],
+			Children: distinctChildren(index),
+			Ghost:    len(missing) == distinctChildren(index),
+			Deleted:  toDelete[v.id],
 		})
 	}
 	return out

@@ -8,14 +8,7 @@ func (p *Plan) Wave(pending []Decision, inPlan map[string]bool) []Decision {
 	}
 	var out []Decision
 	for _, d := range pending {
-		top := true
-		for _, e := range p.graph.In(d.Digest) {
-			if e.From != d.Digest && inPlan[e.From] {
-				top = false
-				break
-			}
-		}
-		if top {
+		if p.pointer(d.Digest, func(from string) bool { return inPlan[from] }) == "" {
 			out = append(out, d)
 		}
 	}
@@ -30,9 +23,19 @@ func (p *Plan) Blocker(digest string, gone map[string]bool) string {
 	if p.graph == nil {
 		return ""
 	}
-	for _, e := range p.graph.In(digest) {
-		if e.From != digest && !gone[e.From] {
-			return e.From
+	return p.pointer(digest, func(from string) bool { return !gone[from] })
+}
+
+// pointer is the first version other than digest itself that points at
+// digest and counts.
+func (p *Plan) pointer(digest string, counts func(from string) bool) string {
+	id, ok := p.graph.ID(digest)
+	if !ok {
+		return ""
+	}
+	for _, e := range p.graph.In(id) {
+		if from := p.graph.Digest(e.From); e.From != id && counts(from) {
+			return from
 		}
 	}
 	return ""

@@ -13,9 +13,9 @@
 package retention
 
 import (
+	"cmp"
 	"fmt"
 	"slices"
-	"sort"
 	"strings"
 	"time"
 
@@ -111,8 +111,16 @@ type Plan struct {
 	// Reclaimed is what the deletions free in bytes (see Frees).
 	Reclaimed int64
 
-	graph      *manifest.Graph
-	candidates map[string]bool // the versions the policy picked, as opposed to what goes with them
+	graph *manifest.Graph
+	// candidates are the versions the policy picked, as opposed to what
+	// goes with them; by id in graph.
+	candidates []bool
+}
+
+// listed is a version of a snapshot with its id in the snapshot's graph.
+type listed struct {
+	*Version
+	id int32
 }
 
 // Compute decides the fate of every version of s under p at time now.
@@ -127,32 +135,53 @@ func Compute(s Snapshot, p Policy, now time.Time) (*Plan, error) {
 
 // graphOf builds the snapshot's graph and its versions newest first, so that
 // keep-n ranks and every listing read naturally.
-func graphOf(s Snapshot) (refGraph, []Version, error) {
-	versions := slices.Clone(s.Versions)
-	sort.SliceStable(versions, func(i, j int) bool {
-		if !versions[i].UpdatedAt.Equal(versions[j].UpdatedAt) {
-			return versions[i].UpdatedAt.After(versions[j].UpdatedAt)
-		}
-		return versions[i].ID > versions[j].ID
-	})
+func graphOf(s Snapshot) (refGraph, []listed, error) {
+	versions := make([]listed, len(s.Versions))
+	for i := range s.Versions {
+		versions[i].Version = &s.Versions[i]
+	}
+	newestFirst := func(a, b listed) int {
+		return cmp.Or(b.UpdatedAt.Compare(a.UpdatedAt), cmp.Compare(b.ID, a.ID))
+	}
+	if !slices.IsSortedFunc(versions, newestFirst) {
+		slices.SortStableFunc(versions, newestFirst)
+	}
 	nodes := make([]manifest.Node, 0, len(versions))
-	seen := make(map[string]int64, len(versions))
 	for _, v := range versions {
-		if id, dup := seen[v.Digest]; dup {
-			return refGraph{}, nil, fmt.Errorf("versions %d and %d both have digest %s", id, v.ID, v.Digest)
-		}
-		seen[v.Digest] = v.ID
 		m := s.Manifests[v.Digest]
 		if m == nil {
-			return refGraph{}, nil, fmt.Errorf("version %d (%s) has no manifest", v.ID, v.Digest)
+			return refGraph{}, nil, listingError(s, versions)
 		}
 		nodes = append(nodes, manifest.Node{Digest: v.Digest, Tags: v.Tags, Manifest: m})
 	}
 	g, err := manifest.NewGraph(nodes)
 	if err != nil {
+		if lerr := listingError(s, versions); lerr != nil {
+			return refGraph{}, nil, lerr
+		}
 		return refGraph{}, nil, err
 	}
+	for i, id := range g.NodeIDs() {
+		versions[i].id = id
+	}
 	return refGraph{g}, versions, nil
+}
+
+// listingError is the first version, newest first, that has no manifest
+// or the digest of a newer one. It is looked for only once building the
+// graph failed: a map of 100,000 digests is a lot to build to find nothing.
+func listingError(s Snapshot, versions []listed) error {
+	seen := make(map[string]int64, len(versions))
+	for _, v := range versions {
+		if id, dup := seen[v.Digest]; dup {
+			return fmt.Errorf("versions %d and %d both have digest %s", id, v.ID, v.Digest)
+		}
+		seen[v.Digest] = v.ID
+		if s.Manifests[v.Digest] == nil {
+			return fmt.Errorf("version %d (%s) has no manifest", v.ID, v.Digest)
+		}
+	}
+	return nil
 }
 
 // Sweep plans the rest of a run between deletion waves. The policy was
@@ -168,21 +197,21 @@ func Sweep(s Snapshot, remaining map[string]Decision, exclude Patterns) (*Plan, 
 	sel := newSelection()
 	for _, v := range versions {
 		r, planned := remaining[v.Digest]
-		switch why, ok := excluded(exclude, v); {
+		switch why, ok := excluded(exclude, *v.Version); {
 		case ok:
-			sel.roots[v.Digest] = why
+			sel.roots[v.id] = why
 		case !planned:
 			// The plan kept it (or it is new): keep it and all it reaches.
-			sel.roots[v.Digest] = "not planned for deletion"
+			sel.roots[v.id] = "not planned for deletion"
 			if tags := UserTags(v.Tags); len(tags) > 0 {
-				sel.roots[v.Digest] = TagsReason(tags)
+				sel.roots[v.id] = TagsReason(tags)
 			}
 		case r.ID != v.ID:
-			sel.roots[v.Digest] = fmt.Sprintf("re-pushed as version %d", v.ID)
+			sel.roots[v.id] = fmt.Sprintf("re-pushed as version %d", v.ID)
 		case len(gained(r.Tags, v.Tags)) > 0:
-			sel.roots[v.Digest] = "tagged since the plan was made: " + strings.Join(gained(r.Tags, v.Tags), ", ")
+			sel.roots[v.id] = "tagged since the plan was made: " + strings.Join(gained(r.Tags, v.Tags), ", ")
 		default:
-			sel.candidates[v.Digest] = r.Reason
+			sel.candidates[v.id] = r.Reason
 		}
 	}
 	return marker{g: g, selection: sel}.plan(s.Package, versions)

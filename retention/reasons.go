@@ -1,7 +1,7 @@
 package retention
 
 import (
-	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -9,13 +9,13 @@ import (
 )
 
 // decision is v's line in the plan.
-func (m marker) decision(v Version, a Action, why string) Decision {
+func (m marker) decision(v listed, a Action, why string) Decision {
 	return Decision{
 		ID:        v.ID,
 		Digest:    v.Digest,
 		Tags:      append([]string{}, v.Tags...), // [] rather than null in the plan file
-		Kind:      m.g.kind(v.Digest),
-		Platform:  m.g.platform(v.Digest),
+		Kind:      m.g.kind(v.id),
+		Platform:  m.g.platform(v.id),
 		CreatedAt: v.CreatedAt,
 		UpdatedAt: v.UpdatedAt,
 		Action:    a,
@@ -23,94 +23,111 @@ func (m marker) decision(v Version, a Action, why string) Decision {
 	}
 }
 
-// keepReason names the root a kept version hangs from: "platform
-// linux/arm64 of sha256:ab12… (tag prod)".
-func (m marker) keepReason(digest string, kept map[string]manifest.Edge) (why, root string) {
-	if why, ok := m.roots[digest]; ok {
+// keepReason names the root the kept version id, decided d so far, hangs
+// from: "platform linux/arm64 of sha256:ab12… (tag prod)".
+func (m marker) keepReason(id int32, d *Decision, kept *manifest.Reach) (why, root string) {
+	if why, ok := m.roots[id]; ok {
 		return why, ""
 	}
-	e := kept[digest]
-	from := other(e, digest)
-	root = from
-	for range len(kept) {
-		if _, ok := m.roots[root]; ok {
+	e, _ := kept.Via(id)
+	from := other(e, id)
+	at := from
+	for range kept.Len() {
+		if _, ok := m.roots[at]; ok {
 			break
 		}
-		root = other(kept[root], root)
+		via, _ := kept.Via(at)
+		at = other(via, at)
 	}
-	return fmt.Sprintf("%s of %s (%s)", m.g.relation(digest, e), ShortDigest(from), m.roots[root]), root
+	what, detail := relation(id, d, e)
+	return what + detail + " of " + ShortDigest(m.g.Digest(from)) + " (" + m.roots[at] + ")", m.g.Digest(at)
 }
 
-// other is the end of e that is not digest: the version that kept it.
-func other(e manifest.Edge, digest string) string {
-	if e.From == digest {
+// other is the end of e that is not id: the version that kept it.
+func other(e manifest.Edge, id int32) int32 {
+	if e.From == id {
 		return e.To
 	}
 	return e.From
 }
 
-// deleteReason says why a version goes: the policy picked it, or everything
-// that pointed at it goes too.
-func (m marker) deleteReason(digest string, toDelete map[string]bool) string {
-	if why, ok := m.candidates[digest]; ok {
+// deleteReason says why the version id, decided d so far, goes: the
+// policy picked it, or everything that pointed at it goes too.
+func (m marker) deleteReason(id int32, d *Decision, toDelete []bool) string {
+	if why, ok := m.candidates[id]; ok {
 		return why
 	}
-	for _, e := range m.g.In(digest) {
+	for _, e := range m.g.In(id) {
 		if e.Kind == manifest.EdgeChild && toDelete[e.From] {
-			return fmt.Sprintf("%s of deleted %s %s", m.g.relation(digest, e), m.g.kind(e.From), ShortDigest(e.From))
+			return m.goesWith(id, d, e, e.From)
 		}
 	}
-	for _, e := range m.g.Out(digest) {
+	for _, e := range m.g.Out(id) {
 		if e.Kind != manifest.EdgeChild && toDelete[e.To] {
-			return fmt.Sprintf("%s of deleted %s %s", m.g.relation(digest, e), m.g.kind(e.To), ShortDigest(e.To))
+			return m.goesWith(id, d, e, e.To)
 		}
 	}
 	return "nothing kept refers to it"
 }
 
-// relation names what digest is to the other end of e.
-func (g refGraph) relation(digest string, e manifest.Edge) string {
-	if e.Kind != manifest.EdgeChild && e.To == digest {
-		return "subject"
-	}
-	if e.Kind == manifest.EdgeChild {
-		switch p := g.platform(digest); {
-		case g.kind(digest) == manifest.KindAttestation && p != "":
-			return "attestation for " + p
-		case p != "":
-			return "platform " + p
-		default:
-			return "child"
-		}
-	}
-	return string(g.kind(digest))
+// goesWith says that id goes with the deleted version other, e joining
+// them: "platform linux/amd64 of deleted index sha256:ab12…". Most
+// deletions at scale say this, so it is said in one allocation.
+func (m marker) goesWith(id int32, d *Decision, e manifest.Edge, other int32) string {
+	what, detail := relation(id, d, e)
+	return what + detail + " of deleted " + string(m.g.kind(other)) + " " + ShortDigest(m.g.Digest(other))
 }
 
-// platform is what the first index listing digest says it is for; an
+// relation names what id, whose decision d says its kind and platform, is
+// to the other end of e, in two parts to be joined, so that a reason
+// naming it is one allocation, not two.
+func relation(id int32, d *Decision, e manifest.Edge) (what, detail string) {
+	if e.Kind != manifest.EdgeChild && e.To == id {
+		return "subject", ""
+	}
+	if e.Kind == manifest.EdgeChild {
+		switch p := d.Platform; {
+		case d.Kind == manifest.KindAttestation && p != "":
+			return "attestation for ", p
+		case p != "":
+			return "platform ", p
+		default:
+			return "child", ""
+		}
+	}
+	return string(d.Kind), ""
+}
+
+// platform is what the first index listing id says it is for; an
 // attestation entry (unknown/unknown) is for the platform of the image it
-// attests.
-func (g refGraph) platform(digest string) string {
-	for _, e := range g.In(digest) {
+// attests. An index listing one digest twice speaks through its last entry.
+func (g refGraph) platform(id int32) string {
+	digest := g.Digest(id)
+	for _, e := range g.In(id) {
 		if e.Kind != manifest.EdgeChild {
 			continue
 		}
-		parent, _ := g.Node(e.From)
-		var attests string
-		platforms := map[string]string{}
-		for _, c := range parent.Manifest.Children {
-			platforms[c.Digest] = c.Platform
-			if c.Digest == digest {
-				attests = c.Attests
-			}
+		children := g.Manifest(e.From).Children
+		entry := lastEntry(children, digest)
+		if entry.Attests != "" {
+			return lastEntry(children, entry.Attests).Platform
 		}
-		if attests != "" {
-			return platforms[attests]
-		}
-		if p := platforms[digest]; p != "unknown/unknown" {
-			return p
+		if entry.Platform != "unknown/unknown" {
+			return entry.Platform
 		}
 	}
 	return ""
+}
+
+// lastEntry is the last of children with digest, the zero Descriptor if
+// none has it.
+func lastEntry(children []manifest.Descriptor, digest string) manifest.Descriptor {
+	for i := len(children) - 1; i >= 0; i-- {
+		if children[i].Digest == digest {
+			return children[i]
+		}
+	}
+	return manifest.Descriptor{}
 }
 
 // distinctChildren counts an index's children once each: an index may list
@@ -195,7 +212,7 @@ func Plural(n int, unit string) string {
 	case n == 1:
 		return "1 " + unit
 	case strings.HasSuffix(unit, "ry"): // entry, not day
-		return fmt.Sprintf("%d %sies", n, strings.TrimSuffix(unit, "y"))
+		return strconv.Itoa(n) + " " + strings.TrimSuffix(unit, "y") + "ies"
 	}
-	return fmt.Sprintf("%d %ss", n, unit)
+	return strconv.Itoa(n) + " " + unit + "s"
 }

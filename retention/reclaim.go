@@ -8,32 +8,43 @@ func (p *Plan) Frees(deleted map[string]bool) int64 {
 	if p.graph == nil || len(deleted) == 0 {
 		return 0
 	}
+	gone := make([]bool, p.graph.Len()) // by id
+	for digest, del := range deleted {
+		if id, ok := p.graph.ID(digest); ok && del {
+			gone[id] = true
+		}
+	}
+	return p.frees(gone)
+}
+
+// frees is Frees of the versions gone, by id.
+func (p *Plan) frees(gone []bool) int64 {
 	// Sized up front: at 100,000 versions, maps grown as they fill are
 	// tens of MiB of garbage at the run's busiest moment.
 	keptBlobs, goneBlobs := 0, 0
-	for n := range p.graph.All() {
-		if deleted[n.Digest] {
-			goneBlobs += len(n.Manifest.Blobs)
+	for id, m := range p.graph.All() {
+		if gone[id] {
+			goneBlobs += len(m.Blobs)
 		} else {
-			keptBlobs += len(n.Manifest.Blobs)
+			keptBlobs += len(m.Blobs)
 		}
 	}
 	held := make(map[uint64]struct{}, keptBlobs) // named by a version that stays
-	for n := range p.graph.All() {
-		if !deleted[n.Digest] {
-			for _, b := range n.Manifest.Blobs {
+	for id, m := range p.graph.All() {
+		if !gone[id] {
+			for _, b := range m.Blobs {
 				held[b.Key] = struct{}{}
 			}
 		}
 	}
 	freed := make(map[uint64]struct{}, goneBlobs)
 	var total int64
-	for n := range p.graph.All() {
-		if !deleted[n.Digest] {
+	for id, m := range p.graph.All() {
+		if !gone[id] {
 			continue
 		}
-		total += n.Manifest.Size
-		for _, b := range n.Manifest.Blobs {
+		total += m.Size
+		for _, b := range m.Blobs {
 			_, stays := held[b.Key]
 			if _, counted := freed[b.Key]; !stays && !counted {
 				freed[b.Key] = struct{}{}
@@ -42,13 +53,4 @@ func (p *Plan) Frees(deleted map[string]bool) int64 {
 		}
 	}
 	return total
-}
-
-// deleting is the set of the plan's deletions.
-func (p *Plan) deleting() map[string]bool {
-	set := make(map[string]bool, len(p.Delete))
-	for _, d := range p.Delete {
-		set[d.Digest] = true
-	}
-	return set
 }

@@ -37,7 +37,7 @@ func referencedBy(refs map[string]string, v Version) (string, bool) {
 
 // unresolved lists the references that name no version of the package, by
 // target.
-func unresolved(refs map[string]string, versions []Version) []Reference {
+func unresolved(refs map[string]string, versions []listed) []Reference {
 	if len(refs) == 0 {
 		return nil
 	}
