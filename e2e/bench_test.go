@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"net/http"
-	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -13,6 +12,7 @@ import (
 
 	"github.com/ghcr-prune/ghcr-prune/internal/action"
 	"github.com/ghcr-prune/ghcr-prune/internal/fakeghcr"
+	"github.com/ghcr-prune/ghcr-prune/internal/mcache"
 	"github.com/ghcr-prune/ghcr-prune/prune"
 )
 
@@ -114,17 +114,17 @@ func tail(s string, n int) string {
 
 // planMeasure is one run's wall time and the requests the fake saw.
 type planMeasure struct {
-	wall       time.Duration
-	rest       int // REST requests, all methods
-	restGets   int
-	manifests  int // manifest GETs
-	registry   int // every registry request: manifests, pings, token exchanges
-	deletes    int
-	planned    int
-	kept       int
-	untags     int
-	versions   int
-	cacheFiles int
+	wall         time.Duration
+	rest         int // REST requests, all methods
+	restGets     int
+	manifests    int // manifest GETs
+	registry     int // every registry request: manifests, pings, token exchanges
+	deletes      int
+	planned      int
+	kept         int
+	untags       int
+	versions     int
+	cacheEntries int
 }
 
 func measureRun(b *testing.B, srv *fakeghcr.Server, inputs map[string]string, cacheDir string) planMeasure {
@@ -144,8 +144,12 @@ func measureRun(b *testing.B, srv *fakeghcr.Server, inputs map[string]string, ca
 	}
 	p := report.Packages[0]
 	m.versions, m.planned, m.kept, m.untags = p.Versions, len(p.Plan.Delete), len(p.Plan.Keep), len(p.Plan.Untag)
-	ents, _ := os.ReadDir(filepath.Join(cacheDir, "sha256"))
-	m.cacheFiles = len(ents)
+	kept := mcache.New(nil)
+	defer kept.Close()
+	if err := mcache.Dir(cacheDir).Load(context.Background(), kept); err != nil {
+		b.Fatalf("reading cache-dir: %v", err)
+	}
+	m.cacheEntries = kept.Len()
 	return m
 }
 
@@ -194,8 +198,8 @@ func benchColdWarm(b *testing.B, srv *fakeghcr.Server, versions int) {
 		if cold.manifests != versions {
 			b.Errorf("cold run made %d manifest GETs, want one per version (%d)", cold.manifests, versions)
 		}
-		if cold.cacheFiles != versions {
-			b.Errorf("cold run left %d manifests in cache-dir, want %d", cold.cacheFiles, versions)
+		if cold.cacheEntries != versions {
+			b.Errorf("cold run left %d manifests in cache-dir, want %d", cold.cacheEntries, versions)
 		}
 		if warm.manifests != 0 {
 			b.Errorf("warm run made %d manifest GETs, want 0", warm.manifests)

@@ -375,7 +375,11 @@ func TestE2ESecuritySymlinkedWrites(t *testing.T) {
 		if err := os.Mkdir(cache, 0o755); err != nil {
 			t.Fatal(err)
 		}
-		if err := os.Symlink(victim, filepath.Join(cache, "sha256")); err != nil {
+		victimPack := filepath.Join(victim, "manifests.pack")
+		if err := os.WriteFile(victimPack, []byte("precious"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Symlink(victimPack, filepath.Join(cache, "manifests.pack")); err != nil {
 			t.Fatal(err)
 		}
 		r := e.runInWorkspace(ws, inputsOf("cache-dir", cache))
@@ -383,8 +387,11 @@ func TestE2ESecuritySymlinkedWrites(t *testing.T) {
 		if !strings.Contains(r.log, "::warning::manifest cache") || !strings.Contains(r.log, "symbolic link") {
 			t.Errorf("no warning about the linked cache:\n%s", r.log)
 		}
-		if ents, _ := os.ReadDir(victim); len(ents) != 0 {
-			t.Errorf("the link's target now holds %v", ents)
+		if b, _ := os.ReadFile(victimPack); string(b) != "precious" {
+			t.Errorf("the link's target now holds %q", b)
+		}
+		if ents, _ := os.ReadDir(victim); len(ents) != 1 {
+			t.Errorf("the link's folder now holds %v", ents)
 		}
 	})
 }

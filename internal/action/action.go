@@ -93,8 +93,7 @@ func listOnly(log *Logger, owner string, pkgs []string, tool string) {
 func prunePackages(ctx context.Context, log *Logger, client *ghcr.Client, cfg config, pkgs []string, listings prune.Listings, s Setup) (report *prune.Report, err error) {
 	cache, store := openCache(ctx, log, cfg.cacheDir, client.Owner(), pkgs)
 	prune.ProgressFrom(ctx).CountCache(func() int { return cache.Stats().Hits })
-	behind := startWriteBehind(store)
-	var reg prune.Registry = newCachedClient(client, cache, behind)
+	var reg prune.Registry = newCachedClient(client, cache)
 	if s.wrap != nil {
 		reg = s.wrap(reg)
 	}
@@ -114,7 +113,7 @@ func prunePackages(ctx context.Context, log *Logger, client *ghcr.Client, cfg co
 	}()
 	// The cache is a convenience: not even a panic in saving it may keep
 	// the results from being written.
-	if err := guard("the manifest cache", func() error { saveCache(ctx, log, cache, store, behind); return nil }); err != nil {
+	if err := guard("the manifest cache", func() error { saveCache(ctx, log, cache, store); return nil }); err != nil {
 		log.Warningf("%v", err)
 	}
 	report.TokenKind = client.Token().String()
@@ -202,8 +201,12 @@ type sentDeletions struct {
 	prune.Registry
 	pkg string
 
-	mu       sync.Mutex
-	listed   map[int64]retention.Version // by id, as last listed
+	mu sync.Mutex
+	// listings are the listings seen, oldest first, held as the slices
+	// the run holds anyway: a copy of every version by id was megabytes at
+	// 100,000 versions, for a dry run that never looks one up.
+	listings [][]retention.Version
+	byID     map[int64]retention.Version // built at the first deletion, then kept current
 	versions int                         // in the last full listing
 	sent     []prune.Deletion            // in the order sent
 }
@@ -227,14 +230,32 @@ func (s *sentDeletions) NewestVersions(ctx context.Context, pkg string) ([]reten
 func (s *sentDeletions) remember(vs []retention.Version, full bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.listed == nil {
-		s.listed = map[int64]retention.Version{}
-	}
-	for _, v := range vs {
-		s.listed[v.ID] = v
+	if s.byID != nil {
+		indexVersions(s.byID, vs)
+	} else {
+		s.listings = append(s.listings, vs)
 	}
 	if full {
 		s.versions = len(vs)
+	}
+}
+
+// listedLocked is version id as last listed, the zero Version when it never
+// was. s.mu is held.
+func (s *sentDeletions) listedLocked(id int64) retention.Version {
+	if s.byID == nil {
+		s.byID = map[int64]retention.Version{}
+		for _, vs := range s.listings {
+			indexVersions(s.byID, vs)
+		}
+		s.listings = nil
+	}
+	return s.byID[id]
+}
+
+func indexVersions(byID map[int64]retention.Version, vs []retention.Version) {
+	for _, v := range vs {
+		byID[v.ID] = v
 	}
 }
 
@@ -244,7 +265,7 @@ func (s *sentDeletions) remember(vs []retention.Version, full bool) {
 // only fails).
 func (s *sentDeletions) DeleteVersion(ctx context.Context, pkg string, id int64) error {
 	s.mu.Lock()
-	v := s.listed[id]
+	v := s.listedLocked(id)
 	d := prune.Deletion{
 		Decision: retention.Decision{ID: id, Digest: v.Digest, Tags: v.Tags, CreatedAt: v.CreatedAt, UpdatedAt: v.UpdatedAt, Action: retention.Delete, Reason: "deletion sent before the run stopped"},
 		Outcome:  prune.Deleted,

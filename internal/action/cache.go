@@ -23,61 +23,8 @@ type cachedClient struct {
 
 var _ prune.Registry = cachedClient{}
 
-func newCachedClient(c *ghcr.Client, cache *mcache.Cache, w *writeBehind) cachedClient {
-	fetch := c.Manifest
-	if w != nil {
-		fetch = func(ctx context.Context, pkg, digest string) ([]byte, error) {
-			raw, err := c.Manifest(ctx, pkg, digest)
-			if err == nil {
-				w.add(digest, raw)
-			}
-			return raw, err
-		}
-	}
-	return cachedClient{Client: c, fetch: mcache.Wrap(fetch, cache)}
-}
-
-// writeBehind persists fetched manifests in the background while the run
-// waits on the registry, so a cold run does not spend seconds at its end
-// writing thousands of files.
-type writeBehind struct {
-	store mcache.Adder
-	queue chan fetched
-	done  chan error
-}
-
-type fetched struct {
-	digest string
-	raw    []byte
-}
-
-func startWriteBehind(store mcache.Store) *writeBehind {
-	a, ok := store.(mcache.Adder)
-	if !ok {
-		return nil
-	}
-	w := &writeBehind{store: a, queue: make(chan fetched, 256), done: make(chan error, 1)}
-	go func() {
-		var first error
-		for e := range w.queue {
-			if err := w.store.Add(e.digest, e.raw); err != nil && first == nil {
-				first = err
-			}
-		}
-		w.done <- first
-	}()
-	return w
-}
-
-func (w *writeBehind) add(digest string, raw []byte) { w.queue <- fetched{digest, raw} }
-
-// wait stops the writer and returns its first error.
-func (w *writeBehind) wait() error {
-	if w == nil {
-		return nil
-	}
-	close(w.queue)
-	return <-w.done
+func newCachedClient(c *ghcr.Client, cache *mcache.Cache) cachedClient {
+	return cachedClient{Client: c, fetch: mcache.Wrap(c.Manifest, cache)}
 }
 
 func (c cachedClient) Manifest(ctx context.Context, pkg, digest string) ([]byte, error) {
@@ -104,16 +51,16 @@ func openCache(ctx context.Context, a *Logger, dir, owner string, pkgs []string)
 	if store == nil {
 		return cache, nil
 	}
-	if err := store.Load(ctx, cache.Seed); err != nil {
+	if err := store.Load(ctx, cache); err != nil {
 		a.Warningf("manifest cache: reading %s: %v; fetching what it would have held", store, err)
 	}
 	a.Infof("manifest cache: %d manifests from %s", cache.Len(), store)
 	return cache, store
 }
 
-// saveCache keeps the manifests this run read or fetched, so manifests of
-// deleted versions fall out of it, and closes the cache.
-func saveCache(ctx context.Context, a *Logger, c *mcache.Cache, store mcache.Store, w *writeBehind) {
+// saveCache saves what the next run needs of the cache (the store decides:
+// see mcache.Dir and mcache.Actions) and closes the cache.
+func saveCache(ctx context.Context, a *Logger, c *mcache.Cache, store mcache.Store) {
 	defer func() {
 		if err := c.Close(); err != nil {
 			a.Warningf("manifest cache: %v", err)
@@ -126,13 +73,10 @@ func saveCache(ctx context.Context, a *Logger, c *mcache.Cache, store mcache.Sto
 		// failed (manifests not kept there were fetched and are not saved).
 		a.Warningf("manifest cache: %v", err)
 	}
-	if err := w.wait(); err != nil {
-		a.Warningf("manifest cache: writing to %s: %v", store, err)
-	}
 	if store == nil {
 		return
 	}
-	if err := store.Save(ctx, c.Used()); err != nil {
+	if err := store.Save(ctx, c); err != nil {
 		a.Warningf("manifest cache: saving to %s: %v", store, err)
 	}
 }

@@ -74,11 +74,11 @@ func (s *actionsStore) String() string {
 	return out
 }
 
-// Load decodes the blob as it downloads, handing each entry to put: neither
+// Load decodes the blob as it downloads, seeding c with each entry: neither
 // the compressed nor the decoded blob is held. Its errors name no URL's
 // query (see withoutQueries).
-func (s *actionsStore) Load(ctx context.Context, put func(digest string, raw []byte)) error {
-	return withoutQueries(s.load(ctx, put))
+func (s *actionsStore) Load(ctx context.Context, c *Cache) error {
+	return withoutQueries(s.load(ctx, c.Seed))
 }
 
 func (s *actionsStore) load(ctx context.Context, put func(digest string, raw []byte)) error {
@@ -145,10 +145,12 @@ func (d *downloadReader) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// Save stores entries as one new cache entry, unless Load restored them
-// all. Its errors name no URL's query (see withoutQueries).
-func (s *actionsStore) Save(ctx context.Context, entries iter.Seq2[string, []byte]) error {
-	return withoutQueries(s.save(ctx, entries))
+// Save stores the entries this run used (c.Used) as one new cache entry,
+// unless Load restored them all: the manifests of versions that are gone
+// fall out, and so do those of packages this run did not look at. Its
+// errors name no URL's query (see withoutQueries).
+func (s *actionsStore) Save(ctx context.Context, c *Cache) error {
+	return withoutQueries(s.save(ctx, c.Used()))
 }
 
 func (s *actionsStore) save(ctx context.Context, entries iter.Seq2[string, []byte]) error {

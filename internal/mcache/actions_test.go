@@ -88,7 +88,7 @@ func TestActionsStore(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			if err := st.Save(ctx, c.Entries()); err != nil {
+			if err := st.Save(ctx, c); err != nil {
 				t.Fatalf("Save: %v", err)
 			}
 			keys := svc.keys()
@@ -120,7 +120,7 @@ func TestActionsStore(t *testing.T) {
 				t.Fatalf("warm run fetched: total %d", reg.total.Load())
 			}
 			reserves := svc.callCount(prefix+"reserve") + svc.callCount(prefix+"CreateCacheEntry")
-			if err := st2.Save(ctx, c2.Entries()); err != nil {
+			if err := st2.Save(ctx, c2); err != nil {
 				t.Fatal(err)
 			}
 			if n := svc.callCount(prefix+"reserve") + svc.callCount(prefix+"CreateCacheEntry"); n != reserves {
@@ -133,10 +133,13 @@ func TestActionsStore(t *testing.T) {
 			big := randomManifests(t, 700, 1500)
 			st3, _ := ActionsFromEnv(svc.env(v2), key)
 			c3, _ := loadCache(t, st3)
+			for _, d := range ds {
+				c3.Get(d) // used again: kept
+			}
 			for d, raw := range big {
 				c3.Put(d, raw)
 			}
-			if err := st3.Save(ctx, c3.Entries()); err != nil {
+			if err := st3.Save(ctx, c3); err != nil {
 				t.Fatalf("Save big: %v", err)
 			}
 			if v2 && svc.callCount("azure.PutBlock") < 2 {
@@ -156,7 +159,7 @@ func TestActionsStore(t *testing.T) {
 			// Saving the same set again from another run is not an error
 			// (the content-addressed key already exists).
 			st5, _ := ActionsFromEnv(svc.env(v2), key)
-			if err := st5.Save(ctx, maps.All(entries)); err != nil {
+			if err := st5.Save(ctx, usedCache(t, entries)); err != nil {
 				t.Fatalf("Save of an existing set: %v", err)
 			}
 			if got := len(svc.keys()); got != 2 {
@@ -226,7 +229,7 @@ func TestActionsStoreUnavailable(t *testing.T) {
 		if err == nil || len(entries) != 0 {
 			t.Fatalf("v2=%v Load = %v, %v; want no entries and an error", v2, entries, err)
 		}
-		if err := st.Save(ctx, maps.All(randomManifests(t, 2, 10))); err == nil {
+		if err := st.Save(ctx, usedCache(t, randomManifests(t, 2, 10))); err == nil {
 			t.Fatalf("v2=%v Save: want an error", v2)
 		}
 	}
@@ -238,7 +241,7 @@ func TestActionsStoreTooLarge(t *testing.T) {
 	defer func() { MaxBlobSize = old }()
 	svc := newFakeCacheService(t)
 	st, _ := ActionsFromEnv(svc.env(true), "k")
-	err := st.Save(context.Background(), maps.All(randomManifests(t, 100, 1000)))
+	err := st.Save(context.Background(), usedCache(t, randomManifests(t, 100, 1000)))
 	if !errors.Is(err, ErrTooLarge) {
 		t.Fatalf("Save = %v, want ErrTooLarge", err)
 	}
@@ -317,7 +320,7 @@ func TestActionsStoreErrorsNameNoSignedURL(t *testing.T) {
 	ctx := context.Background()
 	svc := newFakeCacheService(t)
 	st, _ := ActionsFromEnv(svc.env(false), "k")
-	if err := st.Save(ctx, maps.All(randomManifests(t, 2, 10))); err != nil {
+	if err := st.Save(ctx, usedCache(t, randomManifests(t, 2, 10))); err != nil {
 		t.Fatal(err)
 	}
 	dead, err := net.Listen("tcp", "127.0.0.1:0")

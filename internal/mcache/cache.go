@@ -12,8 +12,9 @@
 // dropped, counted and fetched again.
 //
 // The manifests themselves stay out of the Go heap: a Cache keeps a small
-// record per digest and the bytes in an unlinked temporary file, and the
-// stores stream entries in and out one at a time.
+// record per digest and reads the bytes from the pack file a Dir store
+// loaded, or from an unlinked temporary file for what it fetched or a
+// streaming store handed in; the stores write entries out one at a time.
 package mcache
 
 import (
@@ -43,25 +44,38 @@ type Stats struct {
 // saved back to it. It is safe for concurrent use.
 //
 // In memory a Cache keeps only a small record per digest (where its bytes
-// are and whether this run used it); the bytes are appended to a temporary
-// file, unlinked as soon as it is created, and read back and verified
-// against the digest on every read. Byte slices are copied in and handed
-// out fresh: callers may keep and modify them. Call Close when done.
+// are, when it was last used, whether this run used it). The bytes stay in
+// the pack file a Dir store loaded, which the Cache keeps open and reads
+// from, or go to a temporary file, unlinked as soon as it is created; either
+// way they are read back and verified against the digest on every read.
+// Byte slices are copied in and handed out fresh: callers may keep and
+// modify them. Call Close when done.
 type Cache struct {
-	mu      sync.Mutex
-	sp      spill // nil once closed
-	spName  string
-	size    int64 // bytes appended to sp so far
+	mu     sync.Mutex
+	sp     spill // nil once closed
+	spName string
+	size   int64 // bytes appended to sp so far
+	// entries are the digests held in sp: added this run, or seeded from
+	// a store that streams its entries.
 	entries map[dkey]entry
-	flights map[string]*flight
-	stats   Stats
-	err     error // first spill error
+	// base are the entries of the pack a store handed over (adoptPack),
+	// in digest order, their bytes in pack: a slice sorted once is a
+	// smaller record per entry than a map, and already in the order Save
+	// writes.
+	pack     packSource
+	base     []packed
+	baseLive int // base entries not gone
+	flights  map[string]*flight
+	stats    Stats
+	err      error // first spill or pack error
 }
 
 // dkey is a sha256 digest in binary: 32 bytes instead of a 71-byte string.
 type dkey [sha256.Size]byte
 
 func (k dkey) String() string { return "sha256:" + hex.EncodeToString(k[:]) }
+
+func (k dkey) compare(o dkey) int { return bytes.Compare(k[:], o[:]) }
 
 // parseDigest returns the key of a "sha256:" digest with 64 lower case hex
 // digits, the only digests a Cache holds.
@@ -75,11 +89,32 @@ func parseDigest(digest string) (dkey, bool) {
 	return k, true
 }
 
-// entry locates one manifest in the spill file.
+// entry locates one manifest in the spill file or the pack.
 type entry struct {
 	off  int64
 	n    uint32
+	day  day  // last used before this run, as the pack says; base entries only
 	used bool // read or added this run
+	gone bool // dropped (corrupt, or replaced by an added entry); base entries only
+}
+
+// packed is one entry of a pack, by its digest.
+type packed struct {
+	k dkey
+	e entry
+}
+
+// packSource is the pack file a Cache reads its base entries from.
+type packSource interface {
+	io.ReaderAt
+	io.Closer
+}
+
+// slot is where one held entry is: base[i] for i >= 0, else entries.
+type slot struct {
+	i   int
+	e   entry
+	src io.ReaderAt
 }
 
 type flight struct {
@@ -143,10 +178,10 @@ func validHex(s string) bool {
 	return true
 }
 
-// Seed adds an entry read from a Store (it is the put function to hand
-// Store.Load). The bytes are not verified here, only when they are read;
-// they are copied, so raw may be reused. An entry already held, one whose
-// digest is not a sha256 digest and one over MaxEntrySize are ignored.
+// Seed adds an entry read from a store that streams its entries. The bytes
+// are not verified here, only when they are read; they are copied, so raw
+// may be reused. An entry already held, one whose digest is not a sha256
+// digest and one over MaxEntrySize are ignored.
 func (c *Cache) Seed(digest string, raw []byte) {
 	k, ok := parseDigest(digest)
 	if !ok || len(raw) > MaxEntrySize {
@@ -154,12 +189,49 @@ func (c *Cache) Seed(digest string, raw []byte) {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if _, ok := c.entries[k]; ok {
+	if _, ok := c.findLocked(k); ok {
 		return
 	}
 	if e, ok := c.appendLocked(raw); ok {
 		c.entries[k] = e
 	}
+}
+
+// adoptPack makes the entries of a pack the Cache's base: recs, in strictly
+// increasing digest order, locate their bytes in src, which the Cache reads
+// from until Close and then closes. An entry the Cache holds already is
+// kept instead of the pack's. It is false, and src is left to the caller,
+// when the Cache is closed or has a pack already.
+func (c *Cache) adoptPack(src packSource, recs []packed) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.sp == nil || c.pack != nil {
+		return false
+	}
+	live := len(recs)
+	for k := range c.entries {
+		if i, ok := searchPacked(recs, k); ok {
+			recs[i].e.gone = true
+			live--
+		}
+	}
+	c.pack, c.base, c.baseLive = src, recs, live
+	return true
+}
+
+func searchPacked(recs []packed, k dkey) (int, bool) {
+	return slices.BinarySearchFunc(recs, k, func(p packed, k dkey) int { return p.k.compare(k) })
+}
+
+// findLocked says where k is held, if it is.
+func (c *Cache) findLocked(k dkey) (slot, bool) {
+	if i, ok := searchPacked(c.base, k); ok && !c.base[i].e.gone {
+		return slot{i, c.base[i].e, c.pack}, true
+	}
+	if e, ok := c.entries[k]; ok {
+		return slot{-1, e, c.sp}, true
+	}
+	return slot{}, false
 }
 
 // appendLocked writes raw at the end of the spill file.
@@ -182,25 +254,25 @@ func (c *Cache) noteErrLocked(err error) {
 	}
 }
 
-// read reads e's bytes back and verifies them against k. A verified entry
+// read reads the bytes of k at s back and verifies them. A verified entry
 // is marked used (and counted a hit when hit is set); a corrupt one is
 // dropped and counted. It is called without c.mu held: entries are only
-// ever appended, so e's bytes do not move while they are read.
-func (c *Cache) read(k dkey, e entry, sp spill, hit bool) ([]byte, bool) {
-	raw := make([]byte, e.n)
-	_, err := sp.ReadAt(raw, e.off)
+// ever appended, and the pack is never written, so the bytes do not move
+// while they are read.
+func (c *Cache) read(k dkey, s slot, hit bool) ([]byte, bool) {
+	raw := make([]byte, s.e.n)
+	_, err := s.src.ReadAt(raw, s.e.off)
 	good := err == nil && k.verify(raw)
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if cur, ok := c.entries[k]; ok && cur.off == e.off {
+	if cur, ok := c.findLocked(k); ok && cur.i == s.i && cur.e.off == s.e.off {
 		if good {
-			cur.used = true
-			c.entries[k] = cur
+			c.markUsedLocked(k, cur)
 		} else {
-			delete(c.entries, k)
+			c.dropLocked(k, cur)
 			c.stats.Corrupt++
 			if err != nil {
-				c.noteErrLocked(fmt.Errorf("reading the manifest cache's temporary file: %w", err))
+				c.noteErrLocked(fmt.Errorf("reading the manifest cache: %w", err))
 			}
 		}
 	}
@@ -213,20 +285,37 @@ func (c *Cache) read(k dkey, e entry, sp spill, hit bool) ([]byte, bool) {
 	return raw, true
 }
 
+func (c *Cache) markUsedLocked(k dkey, s slot) {
+	if s.i >= 0 {
+		c.base[s.i].e.used = true
+		return
+	}
+	s.e.used = true
+	c.entries[k] = s.e
+}
+
+func (c *Cache) dropLocked(k dkey, s slot) {
+	if s.i >= 0 {
+		c.base[s.i].e.gone = true
+		c.baseLive--
+		return
+	}
+	delete(c.entries, k)
+}
+
 // Get returns the manifest stored for digest, only if its bytes hash to that
 // digest. A corrupt entry is dropped, counted, and reported as a miss.
 func (c *Cache) Get(digest string) ([]byte, bool) {
 	k, ok := parseDigest(digest)
 	c.mu.Lock()
-	e, held := c.entries[k]
-	sp := c.sp
+	s, held := c.findLocked(k)
 	if !ok || !held {
 		c.stats.Misses++
 		c.mu.Unlock()
 		return nil, false
 	}
 	c.mu.Unlock()
-	if raw, ok := c.read(k, e, sp, true); ok {
+	if raw, ok := c.read(k, s, true); ok {
 		return raw, true
 	}
 	c.mu.Lock()
@@ -249,31 +338,28 @@ func (c *Cache) Put(digest string, raw []byte) {
 
 // putLocked stores raw, which has been verified against k.
 func (c *Cache) putLocked(k dkey, raw []byte) {
-	if e, ok := c.entries[k]; ok {
-		if e.used {
+	if s, ok := c.findLocked(k); ok {
+		if s.e.used {
 			return // verified this run, and verified again on every read
 		}
-		if held := make([]byte, e.n); c.sp != nil {
-			if _, err := c.sp.ReadAt(held, e.off); err == nil && k.verify(held) {
-				e.used = true
-				c.entries[k] = e
-				return
-			}
+		held := make([]byte, s.e.n)
+		if _, err := s.src.ReadAt(held, s.e.off); err == nil && k.verify(held) {
+			c.markUsedLocked(k, s)
+			return
 		}
+		c.dropLocked(k, s)
 	}
 	if e, ok := c.appendLocked(raw); ok {
 		e.used = true
 		c.entries[k] = e
 		c.stats.Added++
-	} else {
-		delete(c.entries, k)
 	}
 }
 
 // Entries returns every entry the cache holds, in digest order, reading
-// each back from the spill file as it goes; for Store.Save. Entries seeded
-// but never read are included unverified; the stores verify before they
-// write. Each slice is fresh. It may be ranged over more than once.
+// each back as it goes. Entries seeded but never read are included
+// unverified; stores verify before they write. Each slice is fresh. It may
+// be ranged over more than once.
 func (c *Cache) Entries() iter.Seq2[string, []byte] { return c.all(false) }
 
 // Used is Entries restricted to the entries read or added during this run.
@@ -284,40 +370,110 @@ func (c *Cache) Used() iter.Seq2[string, []byte] { return c.all(true) }
 
 func (c *Cache) all(usedOnly bool) iter.Seq2[string, []byte] {
 	return func(yield func(string, []byte) bool) {
-		type item struct {
-			k dkey
-			e entry
-		}
-		c.mu.Lock()
-		items := make([]item, 0, len(c.entries))
-		for k, e := range c.entries {
-			if e.used || !usedOnly {
-				items = append(items, item{k, e})
+		v := c.view()
+		for h := range v.all() {
+			if usedOnly && !h.e.used {
+				continue
 			}
-		}
-		sp := c.sp
-		c.mu.Unlock()
-		slices.SortFunc(items, func(a, b item) int { return bytes.Compare(a.k[:], b.k[:]) })
-		for _, it := range items {
-			raw := make([]byte, it.e.n)
-			if _, err := sp.ReadAt(raw, it.e.off); err != nil {
+			raw, err := h.bytes()
+			if err != nil {
 				c.mu.Lock()
-				c.noteErrLocked(fmt.Errorf("reading the manifest cache's temporary file: %w", err))
+				c.noteErrLocked(fmt.Errorf("reading the manifest cache: %w", err))
 				c.mu.Unlock()
 				continue
 			}
-			if !yield(it.k.String(), raw) {
+			if !yield(h.k.String(), raw) {
 				return
 			}
 		}
 	}
 }
 
+// view is what a Cache holds at one moment, to go through in digest order
+// (for a Save) without holding c.mu: the added keys sorted once, and the
+// base, whose flags are read as each entry is reached.
+type view struct {
+	c      *Cache
+	added  []dkey
+	base   []packed
+	pack   io.ReaderAt
+	spill  io.ReaderAt
+	closed bool
+}
+
+// held is one entry of a view.
+type held struct {
+	k      dkey
+	e      entry
+	inPack bool        // a base entry: its day is the pack's
+	src    io.ReaderAt // where its bytes are
+}
+
+func (c *Cache) view() *view {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	added := make([]dkey, 0, len(c.entries))
+	for k := range c.entries {
+		added = append(added, k)
+	}
+	slices.SortFunc(added, dkey.compare)
+	return &view{c: c, added: added, base: c.base, pack: c.pack, spill: c.sp, closed: c.sp == nil}
+}
+
+// all yields the entries of v, base and added merged, in digest order,
+// with their state as it is when each is reached. It may be ranged over
+// more than once.
+func (v *view) all() iter.Seq[held] {
+	return func(yield func(held) bool) {
+		if v.closed {
+			return
+		}
+		i, j := 0, 0
+		for i < len(v.base) || j < len(v.added) {
+			var h held
+			var ok bool
+			if j == len(v.added) || (i < len(v.base) && v.base[i].k.compare(v.added[j]) < 0) {
+				h, ok = v.baseAt(i)
+				i++
+			} else {
+				h, ok = v.addedAt(j)
+				j++
+			}
+			if ok && !yield(h) {
+				return
+			}
+		}
+	}
+}
+
+func (v *view) baseAt(i int) (held, bool) {
+	v.c.mu.Lock()
+	defer v.c.mu.Unlock()
+	e := v.base[i].e
+	return held{k: v.base[i].k, e: e, inPack: true, src: v.pack}, !e.gone
+}
+
+func (v *view) addedAt(j int) (held, bool) {
+	v.c.mu.Lock()
+	defer v.c.mu.Unlock()
+	e, ok := v.c.entries[v.added[j]]
+	return held{k: v.added[j], e: e, src: v.spill}, ok
+}
+
+// bytes reads h's bytes into a new slice, unverified.
+func (h held) bytes() ([]byte, error) {
+	raw := make([]byte, h.e.n)
+	if _, err := h.src.ReadAt(raw, h.e.off); err != nil {
+		return nil, err
+	}
+	return raw, nil
+}
+
 // Len is the number of entries held.
 func (c *Cache) Len() int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return len(c.entries)
+	return len(c.entries) + c.baseLive
 }
 
 // Stats returns the counters so far.
@@ -327,17 +483,19 @@ func (c *Cache) Stats() Stats {
 	return c.stats
 }
 
-// Err returns the first error the spill file gave, if any: no temporary
-// file (the Cache then holds the bytes in memory), or one that could not be
-// written or read (those entries are not kept, and are fetched again).
+// Err returns the first error the spill file or the pack gave, if any: no
+// temporary file (the Cache then holds the bytes in memory), or one that
+// could not be written or read (those entries are not kept, and are
+// fetched again).
 func (c *Cache) Err() error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.err
 }
 
-// Close releases the spill file. The Cache is empty afterwards: Get misses,
-// Put and Seed do nothing, and a Wrap around it fetches every time.
+// Close releases the spill file and the pack. The Cache is empty
+// afterwards: Get misses, Put and Seed do nothing, and a Wrap around it
+// fetches every time.
 func (c *Cache) Close() error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -348,7 +506,10 @@ func (c *Cache) Close() error {
 	if c.spName != "" {
 		err = errors.Join(err, os.Remove(c.spName))
 	}
-	c.sp, c.size = nil, 0
+	if c.pack != nil {
+		err = errors.Join(err, c.pack.Close())
+	}
+	c.sp, c.size, c.pack, c.base, c.baseLive = nil, 0, nil, nil, 0
 	clear(c.entries)
 	return err
 }
@@ -367,10 +528,9 @@ func Wrap(fetch FetchFunc, c *Cache) FetchFunc {
 		k, valid := parseDigest(digest)
 		for {
 			c.mu.Lock()
-			if e, ok := c.entries[k]; valid && ok {
-				sp := c.sp
+			if s, ok := c.findLocked(k); valid && ok {
 				c.mu.Unlock()
-				if raw, ok := c.read(k, e, sp, true); ok {
+				if raw, ok := c.read(k, s, true); ok {
 					return raw, nil
 				}
 				continue // dropped as corrupt: look again, then fetch
@@ -412,25 +572,17 @@ func isContextErr(err error) bool {
 	return errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)
 }
 
-// Adder is a Store that can take manifests one at a time as they are
-// fetched (a directory can; a single cache blob cannot).
-type Adder interface {
-	Add(digest string, raw []byte) error
-}
-
 // Store persists a Cache between runs. Errors from Load and Save mean only
 // that the cache is unavailable: log them as warnings and run without it.
 type Store interface {
-	// Load passes each stored entry to put, one at a time, unverified
-	// (Cache.Seed verifies each when it is read). put may keep raw. Nothing
-	// stored yet is not an error. After an error, the entries already
-	// passed to put are still usable: each is verified when it is read.
-	Load(ctx context.Context, put func(digest string, raw []byte)) error
-	// Save stores entries for the next run. It writes only entries that
-	// verify, and may range over entries more than once (Cache.Used and
-	// Cache.Entries allow that); entries in digest order give equal
-	// stored sets equal contents.
-	Save(ctx context.Context, entries iter.Seq2[string, []byte]) error
+	// Load seeds c with the stored entries, unverified (c verifies each
+	// when it is read). Nothing stored yet is not an error. After an
+	// error, the entries already seeded are still usable.
+	Load(ctx context.Context, c *Cache) error
+	// Save stores what the next run needs of c; each store decides what
+	// that is (see Dir and Actions). It writes only entries that verify,
+	// in digest order, so that equal sets are stored alike.
+	Save(ctx context.Context, c *Cache) error
 	// String describes the store for the log.
 	String() string
 }

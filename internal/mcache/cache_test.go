@@ -77,18 +77,30 @@ func newCache(t *testing.T, entries map[string][]byte) *Cache {
 	return c
 }
 
-// load runs st.Load into a map.
+// load runs st.Load into a new Cache and returns what it holds, unverified.
 func load(ctx context.Context, st Store) (map[string][]byte, error) {
-	out := map[string][]byte{}
-	err := st.Load(ctx, func(d string, raw []byte) { out[d] = raw })
-	return out, err
+	c := New(nil)
+	defer c.Close()
+	err := st.Load(ctx, c)
+	return maps.Collect(c.Entries()), err
 }
 
 // loadCache runs st.Load into a new Cache.
 func loadCache(t *testing.T, st Store) (*Cache, error) {
 	t.Helper()
 	c := newCache(t, nil)
-	return c, st.Load(context.Background(), c.Seed)
+	return c, st.Load(context.Background(), c)
+}
+
+// usedCache is a Cache that this run added m to, as a run does what it
+// fetches; entries that do not verify are not held.
+func usedCache(t *testing.T, m map[string][]byte) *Cache {
+	t.Helper()
+	c := newCache(t, nil)
+	for d, raw := range m {
+		c.Put(d, raw)
+	}
+	return c
 }
 
 func TestCacheHitMissCorrupt(t *testing.T) {

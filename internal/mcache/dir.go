@@ -1,18 +1,19 @@
 package mcache
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
+	"encoding/binary"
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash"
 	"io"
 	"io/fs"
 	"iter"
 	"os"
 	"path/filepath"
-	"slices"
 	"sync"
 	"time"
 )
@@ -21,68 +22,67 @@ import (
 // manifests over 4 MiB; anything bigger on disk is not one of ours.
 const MaxEntrySize = 4 << 20
 
-// Dir returns a Store that keeps one file per digest, <path>/sha256/<hex>.
-// Load reads the files one at a time and skips those it cannot read; Save
-// writes only the files Load did not find intact, each atomically (a
-// temporary file renamed into place), so concurrent runs sharing the
-// directory never see a half-written file.
+// packName is the pack file of a Dir store, in its directory.
+const packName = "manifests.pack"
+
+// UnusedFor is how long a cached manifest may go unused before Save drops
+// it. Not at once: a package that failed to load this run, or another
+// workflow sharing the directory through actions/cache, still needs its
+// manifests, and every refetch is a download GitHub counts.
+const UnusedFor = 30 * 24 * time.Hour
+
+// touchAfter is how old a used entry's last-used day may get before Save
+// moves it to today. Pruning goes by UnusedFor, a month; the day is stored
+// only so that an entry nobody uses falls out.
+const touchAfter = 24 * time.Hour
+
+// Dir returns a Store that keeps every manifest in one pack file,
+// <path>/manifests.pack, with the day each was last used. Load reads the
+// pack once, front to back, keeping only a record per manifest, and hands
+// the Cache the open file, which the Cache reads manifests from (and
+// verifies) as they are asked for.
 //
-// Save then prunes: it removes the files Load listed that this process
-// neither saved nor added (Cache.Used leaves out the manifests of versions
-// that are gone), so the directory does not only grow. It prunes only after
-// a Load that completed without error, never removes a file Load did not
-// list, and never touches a name that is not 64 hex digits. Runs over
-// different packages that share one directory at the same time may prune
-// each other's manifests; those are fetched again, never served wrong.
+// Save keeps every entry the run used or added, and the entries it did not
+// use that were used within UnusedFor; the rest are the manifests of
+// versions long gone. It writes nothing when that set, with its days, is
+// what the pack on disk holds (the steady warm run); otherwise it writes the
+// whole pack once, front to back in digest order, to a temporary file
+// created exclusively in the directory and renamed over the pack, so that
+// concurrent runs never see a half-written pack. Records of the pack on
+// disk that the Cache does not hold (another run's, written since Load, or
+// left unread by a Load that failed) are kept by the same rules.
+//
+// A truncated or corrupt pack yields the records before the damage, and
+// Load says what is wrong; a bad entry is dropped by the Cache when it is
+// read and left out of the next pack. A sha256 folder of another layout is
+// ignored.
 //
 // The directory may sit in a checkout an attacker wrote (a workflow run for
-// a pull request), and the action runs as root; so neither path nor its
-// sha256 folder may be a symbolic link (the store refuses them), and every
-// file is read, written and removed through an os.Root of that folder,
-// which no link inside it can lead out of.
+// a pull request), and the action runs as root; so path may not be a
+// symbolic link, the pack is read only if it is a regular file, and every
+// file is opened, written and renamed through an os.Root of path.
 func Dir(path string) Store {
-	return &dirStore{path: path, files: map[dkey]fileState{}}
+	return &dirStore{path: path, covered: true, sum: emptySum}
 }
 
 type dirStore struct {
 	path string
 
 	mu sync.Mutex
-	// files is what the store knows of each digest, in one map: at
-	// 100,000 manifests a map per fact was megabytes each.
-	files map[dkey]fileState
-	// seenValid is set when the last Load completed without error; only
-	// then are the files it saw ever pruned.
-	seenValid bool
+	// disk is the pack this store last read or wrote, and sum the plan
+	// (see planSum) the Cache had then. covered says the Cache holds
+	// every entry of disk, so that a rewrite need not read disk back.
+	disk    fs.FileInfo
+	covered bool
+	sum     packSum
 }
-
-// fileState is a set of facts about one digest's file.
-type fileState uint8
-
-const (
-	fileOnDisk fileState = 1 << iota // on disk with verified contents
-	fileFresh                        // on disk and modified within touchAfter: Save need not mark it used again
-	fileSeen                         // a regular file the last Load listed, verified or not: prunable
-	fileUsed                         // passed to Add or Save by this process: kept
-)
-
-// touchAfter is how old a used file's modification time may get before
-// Save sets it to now. Pruning goes by UnusedFor, a month; touching every
-// used file on every run would be a system call per manifest (100,000 of
-// them at 100,000 versions) for a date that only has to be right to the day.
-const touchAfter = 24 * time.Hour
-
-// maxPruneErrors is how many removals may fail before Save stops pruning.
-const maxPruneErrors = 3
 
 func (s *dirStore) String() string { return "directory " + s.path }
 
-func (s *dirStore) algDir() string { return filepath.Join(s.path, "sha256") }
-
-// openAlg opens the sha256 folder as a root, creating it (and path) first
-// when create is set. It refuses a path or a sha256 that is a symbolic link
-// or not a directory; a missing one is fs.ErrNotExist.
-func (s *dirStore) openAlg(create bool) (*os.Root, error) {
+// openRoot opens path as a root, creating it first when create is set. It
+// refuses a path that is a symbolic link or not a directory; a missing one
+// is fs.ErrNotExist.
+func (s *dirStore) openRoot(create bool) (*os.Root, error) {
 	if create {
 		if err := os.MkdirAll(s.path, 0o755); err != nil {
 			return nil, err
@@ -91,20 +91,7 @@ func (s *dirStore) openAlg(create bool) (*os.Root, error) {
 	if err := isPlainDir(os.Lstat(s.path)); err != nil {
 		return nil, fmt.Errorf("%s %w", s.path, err)
 	}
-	top, err := os.OpenRoot(s.path)
-	if err != nil {
-		return nil, err
-	}
-	defer top.Close()
-	if create {
-		if err := top.Mkdir("sha256", 0o755); err != nil && !errors.Is(err, fs.ErrExist) {
-			return nil, err
-		}
-	}
-	if err := isPlainDir(top.Lstat("sha256")); err != nil {
-		return nil, fmt.Errorf("%s %w", s.algDir(), err)
-	}
-	return top.OpenRoot("sha256")
+	return os.OpenRoot(s.path)
 }
 
 // isPlainDir is nil for a directory that is not a symbolic link.
@@ -120,360 +107,344 @@ func isPlainDir(fi fs.FileInfo, err error) error {
 	return nil
 }
 
-func (s *dirStore) Load(ctx context.Context, put func(digest string, raw []byte)) error {
-	// Until this Load completes, prune nothing: a partial listing must
-	// never make Save remove files it did not see.
+// openPack opens the pack in root, or is nil, nil, nil when there is none.
+// It refuses a pack that is not a regular file, a symbolic link included.
+func openPack(root *os.Root) (*os.File, fs.FileInfo, error) {
+	fi, err := root.Lstat(packName)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return nil, nil, nil
+	case err != nil:
+		return nil, nil, err
+	case fi.Mode()&fs.ModeSymlink != 0:
+		return nil, nil, fmt.Errorf("%s is a symbolic link; refusing to follow it", packName)
+	case !fi.Mode().IsRegular():
+		return nil, nil, fmt.Errorf("%s is not a regular file", packName)
+	}
+	f, err := root.Open(packName)
+	if err != nil {
+		return nil, nil, err
+	}
+	// Open follows a link that replaced the file since Lstat.
+	if ofi, err := f.Stat(); err != nil || !os.SameFile(fi, ofi) {
+		f.Close()
+		return nil, nil, fmt.Errorf("%s changed while it was opened", packName)
+	}
+	return f, fi, nil
+}
+
+func (s *dirStore) Load(ctx context.Context, c *Cache) error {
 	s.mu.Lock()
-	s.seenValid = false
-	s.mu.Unlock()
-	dir := s.algDir()
-	alg, err := s.openAlg(false)
+	defer s.mu.Unlock()
+	// Until a Load completes, no plan matches and the pack on disk is not
+	// covered: Save then keeps what is on disk that the Cache lacks.
+	s.disk, s.covered, s.sum = nil, false, packSum{}
+	root, err := s.openRoot(false)
 	if errors.Is(err, fs.ErrNotExist) {
+		s.covered, s.sum = true, emptySum
 		return nil
 	}
 	if err != nil {
-		return fmt.Errorf("reading manifest cache %s: %w", dir, err)
+		return fmt.Errorf("reading manifest cache %s: %w", s.path, err)
 	}
-	defer alg.Close()
-	d, err := alg.Open(".")
+	defer root.Close()
+	where := filepath.Join(s.path, packName)
+	f, fi, err := openPack(root)
 	if err != nil {
-		return fmt.Errorf("reading manifest cache %s: %w", dir, err)
+		return fmt.Errorf("reading manifest cache %s: %w", s.path, err)
 	}
-	defer d.Close()
-	loaded, err := s.loadFiles(ctx, alg, d, put)
+	if f == nil {
+		s.covered, s.sum = true, emptySum
+		return nil
+	}
+	s.disk = fi
+	recs, sum, err := readPack(ctx, f, fi.Size())
+	if len(recs) == 0 || !c.adoptPack(f, recs) {
+		f.Close()
+		if len(recs) > 0 {
+			return fmt.Errorf("reading manifest cache %s: the cache is closed or holds a pack already", where)
+		}
+	}
 	if err != nil {
-		return err
+		return fmt.Errorf("reading manifest cache %s: %w", where, err)
 	}
-	s.mu.Lock()
-	for k, f := range s.files {
-		loaded[k] |= f & fileUsed
-	}
-	s.files = loaded
-	s.seenValid = true
-	s.mu.Unlock()
+	s.covered, s.sum = true, sum
 	return nil
 }
 
-// loadFiles hands on every manifest file of the folder, a batch at a time
-// (a listing of every file is itself big), and says what it found of each.
-func (s *dirStore) loadFiles(ctx context.Context, alg *os.Root, d *os.File, put func(digest string, raw []byte)) (map[dkey]fileState, error) {
-	loaded := map[dkey]fileState{}
-	recent := time.Now().Add(-touchAfter)
-	for {
-		ents, err := d.ReadDir(256)
-		if cerr := ctx.Err(); cerr != nil {
-			return nil, cerr
-		}
-		var names []string
-		for _, e := range ents {
-			if name := e.Name(); e.Type().IsRegular() && validHex(name) {
-				names = append(names, name) // not temporary files, strays
-			}
-		}
-		for i, f := range readFiles(alg, names) {
+// readPack reads the records of the pack f of size bytes, and the sum of
+// their digests and days. After an error, the records before it are good
+// to use.
+func readPack(ctx context.Context, f io.ReaderAt, size int64) ([]packed, packSum, error) {
+	p, err := scanPack(f, size)
+	if err != nil {
+		return nil, packSum{}, err
+	}
+	recs := make([]packed, 0, p.capacity())
+	sum := newSummer()
+	for rec, ok := p.next(); ok; rec, ok = p.next() {
+		if len(recs)%4096 == 0 {
 			if err := ctx.Err(); err != nil {
-				return nil, err
+				return recs, packSum{}, err
 			}
-			k, ok := parseDigest("sha256:" + names[i])
-			if !ok {
-				continue
-			}
-			loaded[k] |= fileSeen
-			if f.err != nil {
-				continue
-			}
-			// A corrupt file is still handed on; the Cache drops and
-			// counts it when it is read, and Save then rewrites it.
-			if f.verified {
-				loaded[k] |= fileOnDisk
-				if f.mtime.After(recent) {
-					loaded[k] |= fileFresh
-				}
-			}
-			put(k.String(), f.raw)
 		}
-		if err == io.EOF {
-			return loaded, nil
-		}
-		if err != nil {
-			return nil, fmt.Errorf("reading manifest cache %s: %w", s.algDir(), err)
-		}
+		recs = append(recs, rec)
+		sum.add(rec.k, rec.e.day, true)
 	}
+	return recs, sum.sum(), p.end()
 }
 
-// readers is how many files Load reads at once: a warm run of 100,000
-// manifests opens 100,000 files, and the system calls of one overlap the
-// hashing of another.
-const readers = 4
-
-// readFile is one file Load read.
-type readFile struct {
-	raw      []byte
-	mtime    time.Time
-	verified bool // raw hashes to the digest its name says
-	err      error
-}
-
-// readFiles reads and verifies the named files of alg, readers at a time,
-// and returns them in the order of names.
-func readFiles(alg *os.Root, names []string) []readFile {
-	out := make([]readFile, len(names))
-	var wg sync.WaitGroup
-	for w := range readers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := w; i < len(names); i += readers {
-				f := &out[i]
-				f.raw, f.mtime, f.err = readFileModTime(alg, names[i], MaxEntrySize)
-				if k, ok := parseDigest("sha256:" + names[i]); ok && f.err == nil {
-					f.verified = k.verify(f.raw)
-				}
-			}
-		}()
-	}
-	wg.Wait()
-	return out
-}
-
-func readFileMax(root *os.Root, name string, limit int64) ([]byte, error) {
-	raw, _, err := readFileModTime(root, name, limit)
-	return raw, err
-}
-
-// readFileModTime is readFileMax with the file's modification time. It
-// reads the size first, so a manifest takes one read into a buffer of its
-// size rather than ReadAll's doubling.
-func readFileModTime(root *os.Root, name string, limit int64) ([]byte, time.Time, error) {
-	f, err := root.Open(name)
-	if err != nil {
-		return nil, time.Time{}, err
-	}
-	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return nil, time.Time{}, err
-	}
-	if fi.Size() > limit {
-		return nil, time.Time{}, fmt.Errorf("%s is larger than %d bytes", name, limit)
-	}
-	// One byte more than the size: a file that grew since is read to its
-	// end and still held to limit.
-	raw := make([]byte, 0, fi.Size()+1)
-	for {
-		n, err := f.Read(raw[len(raw):cap(raw)])
-		raw = raw[:len(raw)+n]
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return nil, time.Time{}, err
-		}
-		if len(raw) == cap(raw) {
-			if int64(len(raw)) > limit {
-				return nil, time.Time{}, fmt.Errorf("%s is larger than %d bytes", name, limit)
-			}
-			raw = append(raw, 0)[:len(raw)]
-		}
-	}
-	if int64(len(raw)) > limit {
-		return nil, time.Time{}, fmt.Errorf("%s is larger than %d bytes", name, limit)
-	}
-	return raw, fi.ModTime(), nil
-}
-
-func (s *dirStore) Save(ctx context.Context, entries iter.Seq2[string, []byte]) error {
-	var errs []error
-	alg := &lazyAlg{s: s}
-	defer alg.close()
-	for digest, raw := range entries {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		if err := s.add(alg, digest, raw); err != nil {
-			errs = append(errs, err)
-			if len(errs) >= 3 {
-				// The directory is not writable; stop early. Not every
-				// entry has been seen, so prune nothing either.
-				return fmt.Errorf("saving manifest cache to %s: %w", s.path, errors.Join(errs...))
-			}
-		}
-	}
-	if err := s.prune(ctx); err != nil {
-		errs = append(errs, err)
-	}
-	if len(errs) > 0 {
-		return fmt.Errorf("saving manifest cache to %s: %w", s.path, errors.Join(errs...))
-	}
-	return nil
-}
-
-// UnusedFor is how long a cached manifest may go unused before Save prunes
-// it. Not at once: a package that failed to load this run, or another
-// workflow sharing the directory through actions/cache, still needs its
-// manifests, and every refetch is a download GitHub counts.
-const UnusedFor = 30 * 24 * time.Hour
-
-// prune removes the files the last complete Load listed that this process
-// has not saved or added and that nobody has used for UnusedFor: the
-// manifests of versions long gone.
-func (s *dirStore) prune(ctx context.Context) error {
+func (s *dirStore) Save(ctx context.Context, c *Cache) error {
 	s.mu.Lock()
-	var stale []dkey
-	for k, f := range s.files {
-		if s.seenValid && f&fileSeen != 0 && f&fileUsed == 0 {
-			stale = append(stale, k)
-		}
+	defer s.mu.Unlock()
+	today := dayOf(time.Now())
+	v := c.view()
+	if v.closed {
+		// Its entries are gone, not unused: saving it would empty the pack.
+		return fmt.Errorf("saving manifest cache to %s: the cache is closed", s.path)
 	}
-	s.mu.Unlock()
-	if len(stale) == 0 {
-		return nil
+	sum := planSum(plan(v, today))
+	if sum == s.sum {
+		return nil // the pack on disk holds these entries, dated alike
 	}
-	slices.SortFunc(stale, func(a, b dkey) int { return bytes.Compare(a[:], b[:]) })
-	alg, err := s.openAlg(false)
-	if err != nil {
-		return fmt.Errorf("pruning unused manifests: %w", err)
-	}
-	defer alg.Close()
-	var errs []error
-	for _, k := range stale {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		// The name is built from the key: always <64 hex>.
-		err := removeRegular(alg, hex.EncodeToString(k[:]), time.Now().Add(-UnusedFor), k)
-		if err == nil || errors.Is(err, fs.ErrNotExist) {
-			s.mu.Lock()
-			s.files[k] &^= fileSeen | fileOnDisk | fileFresh
-			s.mu.Unlock()
-			continue
-		}
-		errs = append(errs, err)
-		if len(errs) >= maxPruneErrors {
-			break
-		}
-	}
-	if len(errs) > 0 {
-		return fmt.Errorf("pruning unused manifests: %w", errors.Join(errs...))
+	if err := s.write(ctx, plan(v, today), today, sum); err != nil {
+		return fmt.Errorf("saving manifest cache to %s: %w", s.path, err)
 	}
 	return nil
 }
 
-// removeRegular removes path if it is a regular file last modified before
-// cutoff, or one whose contents are not k's (never worth keeping), and
-// leaves anything else (a directory, a symbolic link, a file in use) alone.
-func removeRegular(alg *os.Root, name string, cutoff time.Time, k dkey) error {
-	fi, err := alg.Lstat(name)
+// write writes the pack of ours, merged with what the pack on disk holds
+// that ours lacks, and renames it over the pack.
+func (s *dirStore) write(ctx context.Context, ours iter.Seq2[held, day], today day, sum packSum) error {
+	root, err := s.openRoot(true)
 	if err != nil {
 		return err
 	}
-	if fi.Mode().IsRegular() && fi.ModTime().After(cutoff) {
-		if raw, err := readFileMax(alg, name, MaxEntrySize); err != nil || k.verify(raw) {
-			return nil
-		}
+	defer root.Close()
+	m := &packMerge{today: today}
+	if src, theirs := s.theirs(root); src != nil {
+		defer src.Close()
+		m.src, m.theirs = src, theirs
 	}
-	if !fi.Mode().IsRegular() {
-		return nil
-	}
-	return alg.Remove(name)
-}
-
-// Add writes one manifest now, unless it is on disk already, so that a run
-// can persist manifests while it waits on the network instead of at the end.
-func (s *dirStore) Add(digest string, raw []byte) error {
-	alg := &lazyAlg{s: s}
-	defer alg.close()
-	return s.add(alg, digest, raw)
-}
-
-func (s *dirStore) add(alg *lazyAlg, digest string, raw []byte) error {
-	k, ok := parseDigest(digest)
-	if !ok {
-		return nil // never persist what would not be served
-	}
-	s.mu.Lock()
-	s.files[k] |= fileUsed // kept by Save's pruning, written or not
-	f := s.files[k]
-	s.mu.Unlock()
-	have := f&fileOnDisk != 0
-	if have && f&fileFresh != 0 {
-		return nil // on disk, verified by Load, and recently marked used
-	}
-	if !have && (len(raw) > MaxEntrySize || !k.verify(raw)) {
-		return nil // never persist what would not be served
-	}
-	root, err := alg.get()
+	tmp, f, err := createTemp(root)
 	if err != nil {
 		return err
 	}
-	name := hex.EncodeToString(k[:])
-	if have {
-		// Mark it used: pruning goes by how long a file has gone unused.
-		now := time.Now()
-		if root.Chtimes(name, now, now) == nil {
-			s.mu.Lock()
-			s.files[k] |= fileFresh
-			s.mu.Unlock()
-		}
-		return nil
+	if m.w, err = newPackWriter(f); err == nil {
+		err = m.run(ctx, ours)
 	}
-	if err := writeAtomic(root, name, raw); err != nil {
-		return fmt.Errorf("manifest cache %s: %w", s.algDir(), err)
+	if err != nil {
+		f.Close()
+		root.Remove(tmp)
+		return err
 	}
-	s.mu.Lock()
-	s.files[k] |= fileOnDisk | fileFresh
-	s.mu.Unlock()
+	fi, err := commit(root, tmp, f, m.w)
+	if err != nil {
+		return err
+	}
+	s.disk, s.covered, s.sum = fi, !m.merged, sum
 	return nil
 }
 
-// lazyAlg opens the sha256 folder (creating it) when first needed, once for
-// all the entries of a Save.
-type lazyAlg struct {
-	s    *dirStore
-	root *os.Root
-}
-
-func (l *lazyAlg) get() (*os.Root, error) {
-	if l.root == nil {
-		r, err := l.s.openAlg(true)
-		if err != nil {
-			return nil, fmt.Errorf("manifest cache %s: %w", l.s.algDir(), err)
-		}
-		l.root = r
+// theirs opens the pack on disk to merge from, unless there is none to
+// read or it is the one this store last read in full or wrote from the
+// Cache alone.
+func (s *dirStore) theirs(root *os.Root) (*os.File, *packScanner) {
+	f, fi, err := openPack(root)
+	if err != nil || f == nil {
+		return nil, nil
 	}
-	return l.root, nil
-}
-
-func (l *lazyAlg) close() {
-	if l.root != nil {
-		l.root.Close()
+	if s.covered && s.disk != nil && os.SameFile(s.disk, fi) {
+		f.Close()
+		return nil, nil
 	}
+	p, err := scanPack(f, fi.Size())
+	if err != nil {
+		f.Close()
+		return nil, nil
+	}
+	return f, p
 }
 
-// writeAtomic writes name in alg as a new temporary file (created
-// exclusively, so a link planted under its name is not followed) renamed
-// into place, which replaces whatever name is instead of writing through
-// it.
-func writeAtomic(alg *os.Root, name string, raw []byte) error {
+// createTemp creates a new temporary file in root, exclusively, so that a
+// link planted under its name is not followed.
+func createTemp(root *os.Root) (string, *os.File, error) {
 	var random [6]byte
 	rand.Read(random[:])
-	tmp := ".tmp-" + name[:12] + "-" + hex.EncodeToString(random[:])
-	f, err := alg.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
-	if err != nil {
-		return err
-	}
-	_, werr := f.Write(raw)
+	name := "." + packName + ".tmp-" + hex.EncodeToString(random[:])
+	f, err := root.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	return name, f, err
+}
+
+// commit completes the pack w wrote to f, the temporary file tmp, and
+// renames it over the pack, which replaces whatever the name is instead of
+// writing through it. On an error tmp is removed.
+func commit(root *os.Root, tmp string, f *os.File, w *packWriter) (fs.FileInfo, error) {
+	err := w.finish()
 	// Readable by actions/cache, which runs as the runner's user, whatever
 	// the umask; through the open file, which is the one just created.
-	merr := f.Chmod(0o644)
-	cerr := f.Close()
-	if err := errors.Join(werr, merr, cerr); err != nil {
-		alg.Remove(tmp)
-		return err
+	err = errors.Join(err, f.Chmod(0o644))
+	fi, serr := f.Stat()
+	err = errors.Join(err, serr, f.Close())
+	if err == nil {
+		err = root.Rename(tmp, packName)
 	}
-	if err := alg.Rename(tmp, name); err != nil {
-		alg.Remove(tmp)
-		return err
+	if err != nil {
+		root.Remove(tmp)
+		return nil, err
+	}
+	return fi, nil
+}
+
+// keepDay says whether Save keeps h, and with which last-used day: an
+// entry added or seeded this run is dated today, a used one is moved to
+// today once its day is touchAfter old, and one unused is kept with its
+// day while that is within UnusedFor. A day in the future is taken as
+// today, so that no date keeps an entry forever.
+func keepDay(h held, today day) (day, bool) {
+	switch {
+	case !h.inPack:
+		return today, true
+	case h.e.used && int(today)-int(h.e.day) >= days(touchAfter):
+		return today, true
+	}
+	d := min(h.e.day, today)
+	return d, h.e.used || fresh(d, today)
+}
+
+func fresh(d, today day) bool { return int(today)-int(d) <= days(UnusedFor) }
+
+// plan yields the entries of v that Save keeps, with their days.
+func plan(v *view, today day) iter.Seq2[held, day] {
+	return func(yield func(held, day) bool) {
+		for h := range v.all() {
+			if d, ok := keepDay(h, today); ok && !yield(h, d) {
+				return
+			}
+		}
+	}
+}
+
+// packSum names a set of digests with their days, taken in digest order,
+// and for each whether its bytes are the pack's: Save writes nothing when
+// its plan has the sum of the pack on disk. An entry refetched in place of
+// a corrupt one has the digest and day it had, and still needs writing.
+type packSum [sha256.Size]byte
+
+type summer struct{ h hash.Hash }
+
+func newSummer() summer { return summer{sha256.New()} }
+
+func (s summer) add(k dkey, d day, inPack bool) {
+	var b [sha256.Size + 3]byte
+	copy(b[:], k[:])
+	binary.BigEndian.PutUint16(b[sha256.Size:], uint16(d))
+	if inPack {
+		b[sha256.Size+2] = 1
+	}
+	s.h.Write(b[:])
+}
+
+func (s summer) sum() packSum { return packSum(s.h.Sum(nil)) }
+
+// emptySum is the sum of no entries: nothing stored, nothing to save.
+var emptySum = newSummer().sum()
+
+func planSum(p iter.Seq2[held, day]) packSum {
+	s := newSummer()
+	for h, d := range p {
+		s.add(h.k, d, h.inPack)
+	}
+	return s.sum()
+}
+
+// packMerge writes the entries Save keeps together with the records of the
+// pack on disk that they lack, both in digest order, verifying every one.
+type packMerge struct {
+	w      *packWriter
+	today  day
+	src    io.ReaderAt  // the pack on disk; nil: nothing to merge
+	theirs *packScanner // reading src
+	cur    packed       // the next record of theirs, while more
+	more   bool
+	merged bool // a record of theirs was written
+	buf    []byte
+}
+
+func (m *packMerge) run(ctx context.Context, ours iter.Seq2[held, day]) error {
+	m.advance()
+	n := 0
+	for h, d := range ours {
+		if n++; n%4096 == 0 {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+		}
+		if err := m.theirsBefore(&h.k); err != nil {
+			return err
+		}
+		var alt *packed
+		if m.more && m.cur.k == h.k {
+			// Another run may have used it since this one loaded.
+			d = max(d, min(m.cur.e.day, m.today))
+			alt = &packed{m.cur.k, m.cur.e}
+			m.advance()
+		}
+		raw, err := m.read(h.k, h.e, h.src)
+		if err != nil && alt != nil {
+			raw, err = m.read(alt.k, alt.e, m.src)
+		}
+		if err != nil {
+			continue // never write what would not be served
+		}
+		if err := m.w.add(h.k, d, raw); err != nil {
+			return err
+		}
+	}
+	return m.theirsBefore(nil)
+}
+
+func (m *packMerge) advance() {
+	m.more = false
+	if m.theirs != nil {
+		m.cur, m.more = m.theirs.next()
+	}
+}
+
+// theirsBefore writes the records of theirs before k (all of them when k
+// is nil) that are fresh and verify.
+func (m *packMerge) theirsBefore(k *dkey) error {
+	for m.more && (k == nil || m.cur.k.compare(*k) < 0) {
+		rec := m.cur
+		m.advance()
+		d := min(rec.e.day, m.today)
+		if !fresh(d, m.today) {
+			continue
+		}
+		raw, err := m.read(rec.k, rec.e, m.src)
+		if err != nil {
+			continue
+		}
+		if err := m.w.add(rec.k, d, raw); err != nil {
+			return err
+		}
+		m.merged = true
 	}
 	return nil
+}
+
+// read reads e's bytes from src into m's buffer, which the next read
+// reuses, and checks them against k.
+func (m *packMerge) read(k dkey, e entry, src io.ReaderAt) ([]byte, error) {
+	if int(e.n) > cap(m.buf) {
+		m.buf = make([]byte, e.n)
+	}
+	raw := m.buf[:e.n]
+	if _, err := src.ReadAt(raw, e.off); err != nil {
+		return nil, err
+	}
+	if !k.verify(raw) {
+		return nil, fmt.Errorf("%s does not match its bytes", k)
+	}
+	return raw, nil
 }

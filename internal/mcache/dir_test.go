@@ -1,10 +1,14 @@
 package mcache
 
 import (
+	"bytes"
 	"context"
+	"crypto/sha256"
+	"fmt"
 	"maps"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"syscall"
@@ -21,329 +25,89 @@ func inode(t *testing.T, path string) uint64 {
 	return fi.Sys().(*syscall.Stat_t).Ino
 }
 
-// hexFiles lists the sha256/<64 hex> regular files under path, as digests.
-func hexFiles(t *testing.T, path string) []string {
+func packOf(path string) string { return filepath.Join(path, packName) }
+
+// rec is one record for writePack: raw need not match d.
+type rec struct {
+	d   string
+	raw []byte
+	day day
+}
+
+// writePack writes recs as the pack of path, bypassing Save's checks, so
+// that a test can plant what Save never writes.
+func writePack(t testing.TB, path string, recs ...rec) {
 	t.Helper()
-	ents, err := os.ReadDir(filepath.Join(path, "sha256"))
+	if err := os.MkdirAll(path, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	slices.SortFunc(recs, func(a, b rec) int { return strings.Compare(a.d, b.d) })
+	f, err := os.Create(packOf(path))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	w, err := newPackWriter(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range recs {
+		k, ok := parseDigest(r.d)
+		if !ok {
+			t.Fatalf("bad digest %s", r.d)
+		}
+		if err := w.add(k, r.day, r.raw); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.finish(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// recsOf is the records of ds in reg, each last used on d.
+func recsOf(reg *fakeRegistry, ds []string, d day) []rec {
+	var out []rec
+	for _, dg := range ds {
+		out = append(out, rec{dg, reg.blobs[dg], d})
+	}
+	return out
+}
+
+// packDays reads the pack of path: each digest with its last-used day.
+func packDays(t *testing.T, path string) map[string]day {
+	t.Helper()
+	f, err := os.Open(packOf(path))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	fi, _ := f.Stat()
+	recs, _, err := readPack(context.Background(), f, fi.Size())
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]day{}
+	for _, r := range recs {
+		out[r.k.String()] = r.e.day
+	}
+	return out
+}
+
+func today() day { return dayOf(time.Now()) }
+
+// dirFiles lists path's names.
+func dirFiles(t *testing.T, path string) []string {
+	t.Helper()
+	ents, err := os.ReadDir(path)
 	if err != nil {
 		t.Fatal(err)
 	}
 	var out []string
 	for _, e := range ents {
-		if e.Type().IsRegular() && validHex(e.Name()) {
-			out = append(out, "sha256:"+e.Name())
-		}
+		out = append(out, e.Name())
 	}
-	slices.Sort(out)
 	return out
-}
-
-func fileOf(path, digest string) string {
-	return filepath.Join(path, "sha256", strings.TrimPrefix(digest, "sha256:"))
-}
-
-// seedDir writes the manifests of ds to a cache directory at path.
-func seedDir(t *testing.T, path string, reg *fakeRegistry, ds []string) {
-	t.Helper()
-	m := map[string][]byte{}
-	for _, d := range ds {
-		m[d] = reg.blobs[d]
-	}
-	if err := Dir(path).Save(context.Background(), maps.All(m)); err != nil {
-		t.Fatal(err)
-	}
-	// Written by runs long ago: unused since, they may be pruned.
-	old := time.Now().Add(-UnusedFor - 24*time.Hour)
-	for _, d := range ds {
-		if err := os.Chtimes(fileOf(path, d), old, old); err != nil {
-			t.Fatal(err)
-		}
-	}
-}
-
-// writeBehindFetch is fetch with every fetched manifest added to st, as the
-// run's write-behind does.
-func writeBehindFetch(t *testing.T, reg *fakeRegistry, st Store) FetchFunc {
-	t.Helper()
-	a, ok := st.(Adder)
-	if !ok {
-		t.Fatal("Dir is not an Adder")
-	}
-	return func(ctx context.Context, pkg, digest string) ([]byte, error) {
-		raw, err := reg.fetch(ctx, pkg, digest)
-		if err == nil {
-			if err := a.Add(digest, raw); err != nil {
-				t.Error(err)
-			}
-		}
-		return raw, err
-	}
-}
-
-// strays creates files and entries Save must never touch, and returns
-// their paths.
-func strays(t *testing.T, path string) []string {
-	t.Helper()
-	dir := filepath.Join(path, "sha256")
-	hexName := strings.TrimPrefix(digestOf([]byte("stray")), "sha256:")
-	var out []string
-	for name, raw := range map[string]string{
-		"README":                 "hi",
-		".tmp-0123456789ab-1":    "partial",
-		strings.ToUpper(hexName): "upper case",
-		hexName[:63]:             "short",
-		hexName + ".bak":         "suffix",
-	} {
-		p := filepath.Join(dir, name)
-		if err := os.WriteFile(p, []byte(raw), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		out = append(out, p)
-	}
-	// A directory and a symbolic link with digest names.
-	sub := filepath.Join(dir, strings.TrimPrefix(digestOf([]byte("subdir")), "sha256:"))
-	if err := os.Mkdir(sub, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	target := filepath.Join(t.TempDir(), "target")
-	if err := os.WriteFile(target, []byte("target"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	link := filepath.Join(dir, strings.TrimPrefix(digestOf([]byte("link")), "sha256:"))
-	if err := os.Symlink(target, link); err != nil {
-		t.Fatal(err)
-	}
-	return append(out, sub, link, target)
-}
-
-func checkExist(t *testing.T, paths []string) {
-	t.Helper()
-	for _, p := range paths {
-		if _, err := os.Lstat(p); err != nil {
-			t.Errorf("%s was touched: %v", filepath.Base(p), err)
-		}
-	}
-}
-
-func TestDirSavePrunesUnused(t *testing.T) {
-	ctx := context.Background()
-	path := t.TempDir()
-	reg, ds := newFakeRegistry(4)
-	seedDir(t, path, reg, ds[:3])
-	keep := strays(t, path)
-	inodes := map[string]uint64{}
-	for _, d := range ds[:2] {
-		inodes[d] = inode(t, fileOf(path, d))
-	}
-
-	// A run that reads ds[0] and ds[1], not ds[2] (its version is gone),
-	// and fetches ds[3].
-	st := Dir(path)
-	c, err := loadCache(t, st)
-	if err != nil || c.Len() != 3 {
-		t.Fatalf("Load = %d entries, %v", c.Len(), err)
-	}
-	get := Wrap(writeBehindFetch(t, reg, st), c)
-	for _, d := range []string{ds[0], ds[1], ds[3]} {
-		if _, err := get(ctx, "pkg", d); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if reg.total.Load() != 1 {
-		t.Fatalf("fetches = %v", reg.fetches)
-	}
-	if err := st.Save(ctx, c.Used()); err != nil {
-		t.Fatal(err)
-	}
-	want := []string{ds[0], ds[1], ds[3]}
-	slices.Sort(want)
-	if got := hexFiles(t, path); !slices.Equal(got, want) {
-		t.Fatalf("files = %v, want %v", got, want)
-	}
-	for _, d := range ds[:2] {
-		if inode(t, fileOf(path, d)) != inodes[d] {
-			t.Fatalf("%s was rewritten", d)
-		}
-	}
-	checkExist(t, keep)
-
-	// The next run reads what is left; ds[2] is fetched if it is ever
-	// needed again.
-	c2, err := loadCache(t, Dir(path))
-	if err != nil || c2.Len() != 3 {
-		t.Fatalf("Load = %d entries, %v", c2.Len(), err)
-	}
-}
-
-func TestDirSaveKeepsAddedEntriesNotSaved(t *testing.T) {
-	ctx := context.Background()
-	path := t.TempDir()
-	reg, ds := newFakeRegistry(4)
-	seedDir(t, path, reg, ds[:3])
-
-	st := Dir(path)
-	if _, err := loadCache(t, st); err != nil {
-		t.Fatal(err)
-	}
-	// Added during the run, but missing from what Save is given: ds[0]
-	// (on disk already) and ds[3] (new).
-	a := st.(Adder)
-	for _, d := range []string{ds[0], ds[3]} {
-		if err := a.Add(d, reg.blobs[d]); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := st.Save(ctx, maps.All(map[string][]byte{ds[1]: reg.blobs[ds[1]]})); err != nil {
-		t.Fatal(err)
-	}
-	want := []string{ds[0], ds[1], ds[3]}
-	slices.Sort(want)
-	if got := hexFiles(t, path); !slices.Equal(got, want) {
-		t.Fatalf("files = %v, want %v", got, want)
-	}
-}
-
-func TestDirCorruptUnusedFileIsPruned(t *testing.T) {
-	ctx := context.Background()
-	path := t.TempDir()
-	reg, ds := newFakeRegistry(2)
-	seedDir(t, path, reg, ds)
-	bad := digestOf([]byte("bad"))
-	if err := os.WriteFile(fileOf(path, bad), []byte("not bad"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	st := Dir(path)
-	c, err := loadCache(t, st)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, d := range ds {
-		if _, ok := c.Get(d); !ok {
-			t.Fatalf("miss %s", d)
-		}
-	}
-	if err := st.Save(ctx, c.Used()); err != nil {
-		t.Fatal(err)
-	}
-	if got := hexFiles(t, path); !slices.Equal(got, ds) {
-		t.Fatalf("files = %v, want %v", got, ds)
-	}
-}
-
-func TestDirPartialLoadPrunesNothing(t *testing.T) {
-	path := t.TempDir()
-	reg, ds := newFakeRegistry(3)
-	seedDir(t, path, reg, ds)
-	slices.Sort(ds)
-
-	// A Load that stops after the first entry (here: cancelled).
-	partial := func(st Store) (*Cache, error) {
-		c := newCache(t, nil)
-		ctx, cancel := context.WithCancel(context.Background())
-		defer cancel()
-		err := st.Load(ctx, func(d string, raw []byte) {
-			c.Seed(d, raw)
-			cancel()
-		})
-		return c, err
-	}
-
-	st := Dir(path)
-	c, err := partial(st)
-	if err == nil || c.Len() != 1 {
-		t.Fatalf("Load = %d entries, %v; want 1 and an error", c.Len(), err)
-	}
-	// Nothing used: a complete Load would have pruned all three.
-	if err := st.Save(context.Background(), c.Used()); err != nil {
-		t.Fatal(err)
-	}
-	if got := hexFiles(t, path); !slices.Equal(got, ds) {
-		t.Fatalf("files = %v, want %v", got, ds)
-	}
-
-	// A complete Load followed by a failed one: the failed one decides.
-	st2 := Dir(path)
-	if _, err := loadCache(t, st2); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := partial(st2); err == nil {
-		t.Fatal("expected an error")
-	}
-	if err := st2.Save(context.Background(), c.Used()); err != nil {
-		t.Fatal(err)
-	}
-	if got := hexFiles(t, path); !slices.Equal(got, ds) {
-		t.Fatalf("files = %v, want %v", got, ds)
-	}
-
-	// A Load whose listing fails, and no Load at all.
-	file := filepath.Join(t.TempDir(), "cache")
-	if err := os.MkdirAll(file, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(file, "sha256"), nil, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := load(context.Background(), Dir(file)); err == nil {
-		t.Fatal("expected an error listing a file")
-	}
-	if err := Dir(path).Save(context.Background(), c.Used()); err != nil {
-		t.Fatal(err)
-	}
-	if got := hexFiles(t, path); !slices.Equal(got, ds) {
-		t.Fatalf("files = %v, want %v", got, ds)
-	}
-}
-
-func TestDirPruneLeavesReplacedEntryAlone(t *testing.T) {
-	// A file Load listed that is a directory by the time Save prunes.
-	path := t.TempDir()
-	reg, ds := newFakeRegistry(2)
-	seedDir(t, path, reg, ds)
-	st := Dir(path)
-	if _, err := loadCache(t, st); err != nil {
-		t.Fatal(err)
-	}
-	p := fileOf(path, ds[0])
-	if err := os.Remove(p); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Mkdir(p, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Remove(fileOf(path, ds[1])); err != nil { // gone already
-		t.Fatal(err)
-	}
-	if err := st.Save(context.Background(), maps.All(map[string][]byte{})); err != nil {
-		t.Fatal(err)
-	}
-	if fi, err := os.Lstat(p); err != nil || !fi.IsDir() {
-		t.Fatalf("directory touched: %v", err)
-	}
-}
-
-// A manifest another workflow used recently (or that a package which failed
-// to load this run needs) is not pruned just because this run did not use it.
-func TestDirKeepsRecentlyUsedFiles(t *testing.T) {
-	ctx := context.Background()
-	path := t.TempDir()
-	reg, ds := newFakeRegistry(2)
-	seedDir(t, path, reg, ds)
-	now := time.Now()
-	if err := os.Chtimes(fileOf(path, ds[1]), now, now); err != nil {
-		t.Fatal(err)
-	}
-	st := Dir(path)
-	c, err := loadCache(t, st)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := st.Save(ctx, c.Used()); err != nil { // this run used neither
-		t.Fatal(err)
-	}
-	if got := hexFiles(t, path); !slices.Equal(got, []string{ds[1]}) {
-		t.Fatalf("files = %v, want only the recently used %s", got, ds[1])
-	}
 }
 
 func TestDirRoundTrip(t *testing.T) {
@@ -351,38 +115,38 @@ func TestDirRoundTrip(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "cache")
 	reg, ds := newFakeRegistry(20)
 
-	// Nothing stored yet.
+	// Nothing stored yet; saving nothing writes nothing.
 	st := Dir(path)
 	if got := st.String(); got != "directory "+path {
 		t.Fatalf("String = %q", got)
 	}
-	entries, err := load(ctx, st)
-	if err != nil || len(entries) != 0 {
-		t.Fatalf("Load on empty = %v, %v", entries, err)
+	c, err := loadCache(t, st)
+	if err != nil || c.Len() != 0 {
+		t.Fatalf("Load on empty = %d, %v", c.Len(), err)
+	}
+	if err := st.Save(ctx, c); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Lstat(path); !os.IsNotExist(err) {
+		t.Fatalf("an empty Save created %s: %v", path, err)
 	}
 
-	// Cold run.
-	c := newCache(t, entries)
+	// Cold run: one pack, nothing else.
 	get := Wrap(reg.fetch, c)
 	for _, d := range ds {
 		if _, err := get(ctx, "pkg", d); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if err := st.Save(ctx, c.Entries()); err != nil {
+	if err := st.Save(ctx, c); err != nil {
 		t.Fatal(err)
 	}
-	files, _ := os.ReadDir(filepath.Join(path, "sha256"))
-	if len(files) != 20 {
-		t.Fatalf("%d files on disk", len(files))
+	if got := dirFiles(t, path); !slices.Equal(got, []string{packName}) {
+		t.Fatalf("cache-dir holds %v", got)
 	}
-	for _, f := range files {
-		if strings.HasPrefix(f.Name(), ".tmp") {
-			t.Fatalf("temporary file left: %s", f.Name())
-		}
-	}
+	before := inode(t, packOf(path))
 
-	// Warm run: zero fetches.
+	// Warm run: zero fetches, nothing spilled, nothing written.
 	st2 := Dir(path)
 	c2, err := loadCache(t, st2)
 	if err != nil || c2.Len() != 20 {
@@ -390,112 +154,290 @@ func TestDirRoundTrip(t *testing.T) {
 	}
 	get2 := Wrap(reg.fetch, c2)
 	for _, d := range ds {
-		if _, err := get2(ctx, "pkg", d); err != nil {
-			t.Fatal(err)
+		if raw, err := get2(ctx, "pkg", d); err != nil || digestOf(raw) != d {
+			t.Fatalf("%s: %q %v", d, raw, err)
 		}
 	}
 	if reg.total.Load() != 20 {
 		t.Fatalf("warm run fetched: total %d", reg.total.Load())
 	}
-	if s := c2.Stats(); s.Hits != 20 || s.Added != 0 {
-		t.Fatalf("Stats = %+v", s)
+	if s := c2.Stats(); s.Hits != 20 || s.Added != 0 || c2.size != 0 {
+		t.Fatalf("Stats = %+v, %d bytes spilled", s, c2.size)
+	}
+	if err := st2.Save(ctx, c2); err != nil {
+		t.Fatal(err)
+	}
+	if inode(t, packOf(path)) != before {
+		t.Fatal("an unchanged warm run rewrote the pack")
 	}
 }
 
-func TestDirCorruptFileIgnoredAndRefetched(t *testing.T) {
+// Equal sets give equal packs, whatever order they were fetched in, and a
+// second Save of an unchanged Cache writes nothing.
+func TestDirPackIsCanonical(t *testing.T) {
+	ctx := context.Background()
+	reg, ds := newFakeRegistry(30)
+	backward := slices.Clone(ds)
+	slices.Reverse(backward)
+	var packs [][]byte
+	for _, order := range [][]string{ds, backward} {
+		path := t.TempDir()
+		st := Dir(path)
+		c := newCache(t, nil)
+		for _, d := range order {
+			c.Put(d, reg.blobs[d])
+		}
+		if err := st.Save(ctx, c); err != nil {
+			t.Fatal(err)
+		}
+		ino := inode(t, packOf(path))
+		if err := st.Save(ctx, c); err != nil || inode(t, packOf(path)) != ino {
+			t.Fatalf("second Save: %v, rewritten %v", err, inode(t, packOf(path)) != ino)
+		}
+		raw, _ := os.ReadFile(packOf(path))
+		packs = append(packs, raw)
+	}
+	if !bytes.Equal(packs[0], packs[1]) {
+		t.Fatal("equal sets gave different packs")
+	}
+}
+
+// An entry nobody used for UnusedFor falls out; one this run did not use
+// but someone used within UnusedFor stays, with its day; a used one is
+// dated today.
+func TestDirPrunesByLastUse(t *testing.T) {
 	ctx := context.Background()
 	path := t.TempDir()
-	reg, ds := newFakeRegistry(3)
+	reg, ds := newFakeRegistry(5)
+	now := today()
+	limit := day(days(UnusedFor))
+	writePack(t, path,
+		rec{ds[0], reg.blobs[ds[0]], now - 40},        // used this run
+		rec{ds[1], reg.blobs[ds[1]], now - limit - 1}, // gone a month and a day
+		rec{ds[2], reg.blobs[ds[2]], now - limit},     // a month: still kept
+		rec{ds[3], reg.blobs[ds[3]], now - 5},         // another workflow's
+	)
 	st := Dir(path)
-	if err := st.Save(ctx, maps.All(reg.blobs)); err != nil {
-		t.Fatal(err)
-	}
-	bad := filepath.Join(path, "sha256", strings.TrimPrefix(ds[0], "sha256:"))
-	if err := os.WriteFile(bad, []byte(`{"evil":true}`), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	// An unreadable file, a stray and a leftover temp file are skipped.
-	unreadable := filepath.Join(path, "sha256", strings.TrimPrefix(digestOf([]byte("dir")), "sha256:"))
-	if err := os.Mkdir(unreadable, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	os.WriteFile(filepath.Join(path, "sha256", "README"), []byte("hi"), 0o644)
-	os.WriteFile(filepath.Join(path, "sha256", ".tmp-abc"), []byte("partial"), 0o644)
-
-	st2 := Dir(path)
-	c, err := loadCache(t, st2)
-	if err != nil {
-		t.Fatal(err)
+	c, err := loadCache(t, st)
+	if err != nil || c.Len() != 4 {
+		t.Fatalf("Load = %d, %v", c.Len(), err)
 	}
 	get := Wrap(reg.fetch, c)
-	for _, d := range ds {
-		raw, err := get(ctx, "pkg", d)
-		if err != nil || digestOf(raw) != d {
-			t.Fatalf("get %s: %q %v", d, raw, err)
+	for _, d := range []string{ds[0], ds[4]} {
+		if _, err := get(ctx, "pkg", d); err != nil {
+			t.Fatal(err)
 		}
 	}
-	if reg.fetches[ds[0]] != 1 || reg.total.Load() != 1 {
+	if err := st.Save(ctx, c); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]day{ds[0]: now, ds[2]: now - limit, ds[3]: now - 5, ds[4]: now}
+	if got := packDays(t, path); !maps.Equal(got, want) {
+		t.Fatalf("pack = %v, want %v", got, want)
+	}
+}
+
+// A used entry's day moves once a day: a second run on the same day
+// writes nothing, a run the next day rewrites the pack.
+func TestDirMovesDaysOncePerDay(t *testing.T) {
+	ctx := context.Background()
+	reg, ds := newFakeRegistry(3)
+	for _, tc := range []struct {
+		stored  day
+		rewrite bool
+	}{{today(), false}, {today() - 1, true}} {
+		path := t.TempDir()
+		writePack(t, path, recsOf(reg, ds, tc.stored)...)
+		ino := inode(t, packOf(path))
+		st := Dir(path)
+		c, err := loadCache(t, st)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, d := range ds {
+			if _, ok := c.Get(d); !ok {
+				t.Fatalf("miss %s", d)
+			}
+		}
+		if err := st.Save(ctx, c); err != nil {
+			t.Fatal(err)
+		}
+		if rewritten := inode(t, packOf(path)) != ino; rewritten != tc.rewrite {
+			t.Fatalf("stored day %d: rewritten %v, want %v", tc.stored, rewritten, tc.rewrite)
+		}
+		for d, got := range packDays(t, path) {
+			if got != today() {
+				t.Fatalf("%s dated %d, want today", d, got)
+			}
+		}
+	}
+}
+
+func TestDirCorruptEntryRefetchedAndRepaired(t *testing.T) {
+	ctx := context.Background()
+	path := t.TempDir()
+	reg, ds := newFakeRegistry(4)
+	recs := recsOf(reg, ds, today())
+	recs[0].raw = []byte(`{"evil":true}`) // read this run
+	recs[3].raw = []byte(`{"evil":2}`)    // never read: dropped when the pack is written
+	writePack(t, path, recs...)
+	// Leftovers of other layouts and of a run that crashed are ignored.
+	os.MkdirAll(filepath.Join(path, "sha256"), 0o755)
+	os.WriteFile(filepath.Join(path, "sha256", strings.TrimPrefix(ds[1], "sha256:")), []byte("old"), 0o644)
+	os.WriteFile(filepath.Join(path, "."+packName+".tmp-0123"), []byte("partial"), 0o644)
+
+	st := Dir(path)
+	c, err := loadCache(t, st)
+	if err != nil || c.Len() != 4 {
+		t.Fatalf("Load = %d, %v", c.Len(), err)
+	}
+	get := Wrap(reg.fetch, c)
+	for _, d := range ds[:3] {
+		if raw, err := get(ctx, "pkg", d); err != nil || digestOf(raw) != d {
+			t.Fatalf("%s: %q %v", d, raw, err)
+		}
+	}
+	if reg.total.Load() != 1 || reg.fetches[ds[0]] != 1 {
 		t.Fatalf("fetches = %v", reg.fetches)
 	}
 	if s := c.Stats(); s.Corrupt != 1 || s.Hits != 2 || s.Added != 1 {
 		t.Fatalf("Stats = %+v", s)
 	}
-	// Save repairs the corrupt file.
-	if err := st2.Save(ctx, c.Entries()); err != nil {
+	if err := st.Save(ctx, c); err != nil {
 		t.Fatal(err)
 	}
-	raw, err := os.ReadFile(bad)
-	if err != nil || digestOf(raw) != ds[0] {
-		t.Fatalf("file not repaired: %q %v", raw, err)
+	entries, err := load(ctx, Dir(path))
+	if err != nil || len(entries) != 3 {
+		t.Fatalf("Load after repair = %d, %v", len(entries), err)
+	}
+	for d, raw := range entries {
+		if digestOf(raw) != d {
+			t.Fatalf("%s written unverified", d)
+		}
 	}
 }
 
-func TestDirSaveIsIncremental(t *testing.T) {
+// A pack cut short, or broken part way, yields the entries before the
+// damage and an error; Save then writes a whole pack again.
+func TestDirDamagedPackLosesOnlyWhatItMust(t *testing.T) {
 	ctx := context.Background()
-	path := t.TempDir()
-	reg, ds := newFakeRegistry(5)
-	st := Dir(path)
-	first := map[string][]byte{}
-	for _, d := range ds[:3] {
-		first[d] = reg.blobs[d]
+	reg, ds := newFakeRegistry(4)
+	slices.Sort(ds)
+	good := t.TempDir()
+	writePack(t, good, recsOf(reg, ds, today())...)
+	whole, _ := os.ReadFile(packOf(good))
+	second := int(packHeaderLen) + packRecordLen + len(reg.blobs[ds[0]]) // offset of the second record
+	cases := map[string]struct {
+		raw  []byte
+		kept int
+	}{
+		"cut in a manifest":  {whole[:len(whole)-3], 3},
+		"cut between":        {whole[:second], 1},
+		"cut in the header":  {whole[:10], 0},
+		"trailing bytes":     {append(slices.Clone(whole), "junk"...), 4},
+		"bad padding":        {patch(whole, second+sha256.Size+7, 1), 1},
+		"a huge entry":       {patch(whole, second+sha256.Size, 0x7f), 1},
+		"out of order":       {patchAt(whole, second, whole[packHeaderLen:packHeaderLen+sha256.Size]), 1},
+		"an unknown version": {patch(whole, len(packMagic)-2, '9'), 0},
+		"a huge count":       {patch(whole, len(packMagic), 0xff), 0},
 	}
-	if err := st.Save(ctx, maps.All(first)); err != nil {
-		t.Fatal(err)
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			path := t.TempDir()
+			if err := os.WriteFile(packOf(path), tc.raw, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			st := Dir(path)
+			c, err := loadCache(t, st)
+			if err == nil || c.Len() != tc.kept {
+				t.Fatalf("Load = %d entries, %v; want %d and an error", c.Len(), err, tc.kept)
+			}
+			get := Wrap(reg.fetch, c)
+			for _, d := range ds {
+				if raw, err := get(ctx, "pkg", d); err != nil || digestOf(raw) != d {
+					t.Fatalf("%s: %q %v", d, raw, err)
+				}
+			}
+			if err := st.Save(ctx, c); err != nil {
+				t.Fatal(err)
+			}
+			if entries, err := load(ctx, Dir(path)); err != nil || len(entries) != 4 {
+				t.Fatalf("Load after Save = %d, %v", len(entries), err)
+			}
+		})
 	}
+}
 
-	st2 := Dir(path)
-	c, err := loadCache(t, st2)
-	if err != nil || c.Len() != 3 {
-		t.Fatalf("Load = %d, %v", c.Len(), err)
-	}
-	// A rewrite is a new file renamed into place: a new inode.
-	inodes := map[string]uint64{}
-	for _, d := range ds[:3] {
-		inodes[d] = inode(t, filepath.Join(path, "sha256", strings.TrimPrefix(d, "sha256:")))
-	}
-	for _, d := range ds[3:] {
-		c.Put(d, reg.blobs[d])
-	}
-	if err := st2.Save(ctx, c.Entries()); err != nil {
-		t.Fatal(err)
-	}
-	for _, d := range ds[:3] {
-		if got := inode(t, filepath.Join(path, "sha256", strings.TrimPrefix(d, "sha256:"))); got != inodes[d] {
-			t.Fatalf("%s was rewritten", d)
+// patch is raw with the byte at i set to b.
+func patch(raw []byte, i int, b byte) []byte { return patchAt(raw, i, []byte{b}) }
+
+// patchAt is raw with b written at i.
+func patchAt(raw []byte, i int, b []byte) []byte {
+	out := slices.Clone(raw)
+	copy(out[i:], b)
+	return out
+}
+
+// A Load that did not finish, and a run that saved since this one loaded,
+// lose nothing: Save keeps what the pack on disk holds that the Cache
+// lacks.
+func TestDirSaveKeepsWhatItDidNotLoad(t *testing.T) {
+	ctx := context.Background()
+	reg, ds := newFakeRegistry(6)
+
+	t.Run("a cancelled Load", func(t *testing.T) {
+		path := t.TempDir()
+		writePack(t, path, recsOf(reg, ds[:3], today()-3)...)
+		st := Dir(path)
+		c := newCache(t, nil)
+		cancelled, cancel := context.WithCancel(ctx)
+		cancel()
+		if err := st.Load(cancelled, c); err == nil || c.Len() != 0 {
+			t.Fatalf("Load = %d, %v; want none and an error", c.Len(), err)
 		}
-	}
-	files, _ := os.ReadDir(filepath.Join(path, "sha256"))
-	if len(files) != 5 {
-		t.Fatalf("%d files", len(files))
-	}
-	// Entries that do not verify are never written.
-	junk := digestOf([]byte("junk"))
-	if err := st2.Save(ctx, maps.All(map[string][]byte{junk: []byte("not junk")})); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := os.Stat(filepath.Join(path, "sha256", strings.TrimPrefix(junk, "sha256:"))); err == nil {
-		t.Fatal("mismatched entry written")
-	}
+		c.Put(ds[3], reg.blobs[ds[3]])
+		if err := st.Save(ctx, c); err != nil {
+			t.Fatal(err)
+		}
+		want := map[string]day{ds[0]: today() - 3, ds[1]: today() - 3, ds[2]: today() - 3, ds[3]: today()}
+		if got := packDays(t, path); !maps.Equal(got, want) {
+			t.Fatalf("pack = %v, want %v", got, want)
+		}
+	})
+
+	t.Run("concurrent runs", func(t *testing.T) {
+		path := t.TempDir()
+		writePack(t, path, recsOf(reg, ds[:2], today()-3)...)
+		a, b := Dir(path), Dir(path)
+		ca, _ := loadCache(t, a)
+		cb, _ := loadCache(t, b)
+		ca.Put(ds[2], reg.blobs[ds[2]])
+		ca.Get(ds[0])
+		cb.Put(ds[3], reg.blobs[ds[3]])
+		if err := a.Save(ctx, ca); err != nil {
+			t.Fatal(err)
+		}
+		if err := b.Save(ctx, cb); err != nil {
+			t.Fatal(err)
+		}
+		want := map[string]day{ds[0]: today(), ds[1]: today() - 3, ds[2]: today(), ds[3]: today()}
+		if got := packDays(t, path); !maps.Equal(got, want) {
+			t.Fatalf("pack = %v, want %v", got, want)
+		}
+		// b's next Save, with nothing new, writes nothing; with something
+		// new, it still keeps a's entries.
+		ino := inode(t, packOf(path))
+		if err := b.Save(ctx, cb); err != nil || inode(t, packOf(path)) != ino {
+			t.Fatalf("Save with nothing new: %v, rewritten %v", err, inode(t, packOf(path)) != ino)
+		}
+		cb.Put(ds[4], reg.blobs[ds[4]])
+		if err := b.Save(ctx, cb); err != nil {
+			t.Fatal(err)
+		}
+		if got := packDays(t, path); len(got) != 5 {
+			t.Fatalf("pack = %v, want a's and b's entries", got)
+		}
+	})
 }
 
 func TestDirSaveUnwritableReturnsError(t *testing.T) {
@@ -505,7 +447,7 @@ func TestDirSaveUnwritableReturnsError(t *testing.T) {
 	os.WriteFile(file, nil, 0o644)
 	st := Dir(filepath.Join(file, "cache"))
 	raw := manifestN(1)
-	if err := st.Save(context.Background(), maps.All(map[string][]byte{digestOf(raw): raw})); err == nil {
+	if err := st.Save(context.Background(), usedCache(t, map[string][]byte{digestOf(raw): raw})); err == nil {
 		t.Fatal("expected an error")
 	}
 	if entries, err := load(context.Background(), st); err == nil || len(entries) != 0 {
@@ -514,32 +456,21 @@ func TestDirSaveUnwritableReturnsError(t *testing.T) {
 }
 
 // cache-dir may sit in a checkout a pull request wrote, and the action runs
-// as root: a cache directory or sha256 folder that is a symbolic link is
-// refused (a warning in the run), and nothing is read, written or removed
-// where it points.
+// as root: a cache directory or pack that is a symbolic link is refused
+// (a warning in the run), and nothing is read or written where it points.
 func TestDirRefusesSymbolicLinks(t *testing.T) {
 	reg, ds := newFakeRegistry(3)
-	m := map[string][]byte{}
-	for _, d := range ds {
-		m[d] = reg.blobs[d]
-	}
-	// The victim holds a file with a digest name whose contents are not
-	// that digest's: a prune through the link would remove it.
-	victimFile := strings.TrimPrefix(ds[0], "sha256:")
 	setup := map[string]func(t *testing.T, cache, victim string){
-		"sha256 is a link": func(t *testing.T, cache, victim string) {
-			if err := os.MkdirAll(cache, 0o755); err != nil {
-				t.Fatal(err)
-			}
-			if err := os.Symlink(victim, filepath.Join(cache, "sha256")); err != nil {
+		"the cache directory is a link": func(t *testing.T, cache, victim string) {
+			if err := os.Symlink(victim, cache); err != nil {
 				t.Fatal(err)
 			}
 		},
-		"the cache directory is a link": func(t *testing.T, cache, victim string) {
-			if err := os.Mkdir(filepath.Join(victim, "sha256"), 0o755); err != nil {
+		"the pack is a link": func(t *testing.T, cache, victim string) {
+			if err := os.MkdirAll(cache, 0o755); err != nil {
 				t.Fatal(err)
 			}
-			if err := os.Symlink(victim, cache); err != nil {
+			if err := os.Symlink(packOf(victim), packOf(cache)); err != nil {
 				t.Fatal(err)
 			}
 		},
@@ -548,68 +479,172 @@ func TestDirRefusesSymbolicLinks(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			cache := filepath.Join(t.TempDir(), "cache")
 			victim := t.TempDir()
+			writePack(t, victim, recsOf(reg, ds[:1], today())...)
+			before, _ := os.ReadFile(packOf(victim))
 			link(t, cache, victim)
-			victimDir := victim
-			if _, err := os.Stat(filepath.Join(victim, "sha256")); err == nil {
-				victimDir = filepath.Join(victim, "sha256")
-			}
-			planted := filepath.Join(victimDir, victimFile)
-			if err := os.WriteFile(planted, []byte("not a manifest"), 0o644); err != nil {
-				t.Fatal(err)
-			}
-			old := time.Now().Add(-2 * UnusedFor)
-			os.Chtimes(planted, old, old)
-			before, _ := os.ReadDir(victimDir)
 
 			st := Dir(cache)
-			if _, err := load(context.Background(), st); err == nil || !strings.Contains(err.Error(), "symbolic link") {
-				t.Errorf("Load through a link: %v", err)
+			c, err := loadCache(t, st)
+			if err == nil || !strings.Contains(err.Error(), "symbolic link") || c.Len() != 0 {
+				t.Errorf("Load through a link: %d entries, %v", c.Len(), err)
 			}
-			if err := st.(Adder).Add(ds[1], m[ds[1]]); err == nil || !strings.Contains(err.Error(), "symbolic link") {
-				t.Errorf("Add through a link: %v", err)
+			c.Put(ds[1], reg.blobs[ds[1]])
+			err = st.Save(context.Background(), c)
+			if after, _ := os.ReadFile(packOf(victim)); !bytes.Equal(after, before) {
+				t.Errorf("the link's target was written (Save: %v)", err)
 			}
-			if err := st.Save(context.Background(), maps.All(m)); err == nil {
-				t.Error("Save through a link succeeded")
-			}
-			after, _ := os.ReadDir(victimDir)
-			if len(after) != len(before) {
-				t.Errorf("the link's target went from %v to %v", before, after)
-			}
-			if b, err := os.ReadFile(planted); err != nil || string(b) != "not a manifest" {
-				t.Errorf("the planted file is now %q, %v", b, err)
+			if ents, _ := os.ReadDir(victim); len(ents) != 1 {
+				t.Errorf("the link's target now holds %v", ents)
 			}
 		})
 	}
 }
 
-// A link inside the sha256 folder that leads out of it is neither read nor
-// followed when a manifest is written over it.
-func TestDirDoesNotFollowLinksOutOfTheFolder(t *testing.T) {
+// A link in the cache directory is replaced by the pack, never written
+// through.
+func TestDirReplacesALinkedPack(t *testing.T) {
 	reg, ds := newFakeRegistry(1)
 	cache := t.TempDir()
-	if err := os.MkdirAll(filepath.Join(cache, "sha256"), 0o755); err != nil {
-		t.Fatal(err)
-	}
 	victim := filepath.Join(t.TempDir(), "victim")
-	if err := os.WriteFile(victim, reg.blobs[ds[0]], 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Symlink(victim, fileOf(cache, ds[0])); err != nil {
+	os.WriteFile(victim, []byte("precious"), 0o644)
+	if err := os.Symlink(victim, packOf(cache)); err != nil {
 		t.Fatal(err)
 	}
 	st := Dir(cache)
-	entries, err := load(context.Background(), st)
-	if err != nil || len(entries) != 0 {
-		t.Fatalf("Load = %d entries, %v; want the link skipped", len(entries), err)
-	}
-	if err := st.(Adder).Add(ds[0], reg.blobs[ds[0]]); err != nil {
+	if err := st.Save(context.Background(), usedCache(t, reg.blobs)); err != nil {
 		t.Fatal(err)
 	}
-	fi, err := os.Lstat(fileOf(cache, ds[0]))
+	fi, err := os.Lstat(packOf(cache))
 	if err != nil || !fi.Mode().IsRegular() {
-		t.Fatalf("the entry is %v, %v; want a regular file in place of the link", fi, err)
+		t.Fatalf("the pack is %v, %v; want a regular file in place of the link", fi, err)
 	}
-	if b, _ := os.ReadFile(victim); string(b) != string(reg.blobs[ds[0]]) {
+	if b, _ := os.ReadFile(victim); string(b) != "precious" {
 		t.Error("the link's target was written")
+	}
+	if got := packDays(t, cache); len(got) != 1 || got[ds[0]] != today() {
+		t.Fatalf("pack = %v", got)
+	}
+}
+
+// A leftover folder of the one-file-per-digest layout, even a linked one,
+// is neither read nor touched.
+func TestDirIgnoresTheSha256Folder(t *testing.T) {
+	reg, ds := newFakeRegistry(1)
+	cache := t.TempDir()
+	victim := t.TempDir()
+	os.WriteFile(filepath.Join(victim, strings.TrimPrefix(ds[0], "sha256:")), reg.blobs[ds[0]], 0o644)
+	if err := os.Symlink(victim, filepath.Join(cache, "sha256")); err != nil {
+		t.Fatal(err)
+	}
+	st := Dir(cache)
+	c, err := loadCache(t, st)
+	if err != nil || c.Len() != 0 {
+		t.Fatalf("Load = %d, %v", c.Len(), err)
+	}
+	c.Put(ds[0], reg.blobs[ds[0]])
+	if err := st.Save(context.Background(), c); err != nil {
+		t.Fatal(err)
+	}
+	if ents, _ := os.ReadDir(victim); len(ents) != 1 {
+		t.Fatalf("the link's target now holds %v", ents)
+	}
+}
+
+// The point of reading from the pack: a warm Load holds a small record per
+// manifest, not the manifests, and copies nothing to the spill file.
+func TestDirWarmLoadStaysOffHeap(t *testing.T) {
+	if testing.Short() {
+		t.Skip("writes 20 MB")
+	}
+	const n, size = 20_000, 1024
+	path := t.TempDir()
+	src := newCache(t, nil)
+	raw := make([]byte, size)
+	for i := range n {
+		copy(raw, fmt.Sprintf("%08d", i))
+		src.Put(digestOf(raw), raw)
+	}
+	if err := Dir(path).Save(context.Background(), src); err != nil {
+		t.Fatal(err)
+	}
+	heap := func() uint64 {
+		runtime.GC()
+		var ms runtime.MemStats
+		runtime.ReadMemStats(&ms)
+		return ms.HeapInuse
+	}
+	before := heap()
+	c, err := loadCache(t, Dir(path))
+	if err != nil || c.Len() != n {
+		t.Fatalf("Load = %d, %v", c.Len(), err)
+	}
+	grew := int64(heap()) - int64(before)
+	t.Logf("%d entries, heap grew %.1f MiB", n, float64(grew)/(1<<20))
+	if grew > n*80 || c.size != 0 {
+		t.Fatalf("heap grew %d bytes for %d entries; %d bytes spilled", grew, n, c.size)
+	}
+	runtime.KeepAlive(c)
+}
+
+// The Cache reads manifests from the pack it loaded for as long as it
+// runs: bytes changed there under it are noticed on the next read, and a
+// Put of a digest it holds unread costs no copy.
+func TestDirPackChangedUnderTheCache(t *testing.T) {
+	ctx := context.Background()
+	path := t.TempDir()
+	reg, ds := newFakeRegistry(3)
+	writePack(t, path, recsOf(reg, ds, today())...)
+	st := Dir(path)
+	c, err := loadCache(t, st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	k, _ := parseDigest(ds[0])
+	i, _ := searchPacked(c.base, k)
+	f, err := os.OpenFile(packOf(path), os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.WriteAt([]byte("X"), c.base[i].e.off)
+	f.Close()
+	if _, ok := c.Get(ds[0]); ok {
+		t.Fatal("changed bytes served")
+	}
+	c.Put(ds[1], reg.blobs[ds[1]])
+	get := Wrap(reg.fetch, c)
+	for _, d := range ds {
+		if raw, err := get(ctx, "pkg", d); err != nil || digestOf(raw) != d {
+			t.Fatalf("%s: %q %v", d, raw, err)
+		}
+	}
+	if s := c.Stats(); s.Corrupt != 1 || s.Added != 1 || c.size != int64(len(reg.blobs[ds[0]])) {
+		t.Fatalf("Stats = %+v, %d bytes spilled", s, c.size)
+	}
+	if err := st.Save(ctx, c); err != nil {
+		t.Fatal(err)
+	}
+	entries, err := load(ctx, Dir(path))
+	if err != nil || !maps.EqualFunc(entries, reg.blobs, bytes.Equal) {
+		t.Fatalf("Load after Save = %d entries, %v", len(entries), err)
+	}
+}
+
+// Saving a closed Cache is refused: its entries are gone, not unused.
+func TestDirSaveRefusesAClosedCache(t *testing.T) {
+	path := t.TempDir()
+	reg, ds := newFakeRegistry(2)
+	writePack(t, path, recsOf(reg, ds, today()-1)...)
+	before, _ := os.ReadFile(packOf(path))
+	st := Dir(path)
+	c, err := loadCache(t, st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Close()
+	if err := st.Save(context.Background(), c); err == nil {
+		t.Fatal("Save of a closed cache succeeded")
+	}
+	if after, _ := os.ReadFile(packOf(path)); !bytes.Equal(after, before) {
+		t.Fatal("the pack changed")
 	}
 }
