@@ -32,7 +32,7 @@ var actionYAML []byte
 // memoryLimit is a soft limit for the Go heap: the garbage collector works
 // harder rather than let a package of 100,000 versions grow the process past
 // it (GOMEMLIMIT overrides it). It is not a cap: a larger package still runs.
-const memoryLimit = 160 << 20
+const memoryLimit = 128 << 20
 
 func main() {
 	if os.Getenv("GOMEMLIMIT") == "" {

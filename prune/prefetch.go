@@ -36,9 +36,12 @@ type prefetch struct {
 	known    map[string]*manifest.Manifest
 	progress *Progress
 
-	mu     sync.Mutex
-	wake   *sync.Cond
-	queue  []retention.Version // to read
+	mu   sync.Mutex
+	wake *sync.Cond
+	// queue is what is left to read: the pages' own slices where every
+	// version of a page is to be read, so that a listing is not copied
+	// version by version into one growing queue.
+	queue  [][]retention.Version
 	queued map[string]bool
 	got    map[string]*manifest.Manifest
 	closed bool // no more digests come
@@ -72,12 +75,29 @@ func (p *prefetch) add(page []retention.Version) {
 	if p.closed {
 		return
 	}
-	for _, v := range page {
+	take := make([]bool, len(page))
+	n := 0
+	for i, v := range page {
 		if _, ok := p.known[v.Digest]; ok || p.queued[v.Digest] {
 			continue
 		}
 		p.queued[v.Digest] = true
-		p.queue = append(p.queue, v)
+		take[i] = true
+		n++
+	}
+	switch n {
+	case 0:
+		return
+	case len(page):
+		p.queue = append(p.queue, page)
+	default:
+		fresh := make([]retention.Version, 0, n)
+		for i, v := range page {
+			if take[i] {
+				fresh = append(fresh, v)
+			}
+		}
+		p.queue = append(p.queue, fresh)
 	}
 	p.wake.Broadcast()
 }
@@ -93,8 +113,10 @@ func (p *prefetch) work(ctx context.Context) {
 			p.mu.Unlock()
 			return
 		}
-		v := p.queue[0]
-		p.queue = p.queue[1:]
+		v := p.queue[0][0]
+		if p.queue[0] = p.queue[0][1:]; len(p.queue[0]) == 0 {
+			p.queue = p.queue[1:]
+		}
 		p.mu.Unlock()
 
 		m, err := fetchManifest(ctx, p.src, p.pkg, v)

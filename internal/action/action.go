@@ -90,14 +90,14 @@ func listOnly(log *Logger, owner string, pkgs []string, tool string) {
 // prunePackages is the run proper, once the inputs are read and the
 // packages known: plan and prune them through the manifest cache, then
 // write the results.
-func prunePackages(ctx context.Context, log *Logger, client *ghcr.Client, cfg config, pkgs []string, listings prune.Listings, s Setup) (report *prune.Report, err error) {
-	cache, store := openCache(ctx, log, cfg.cacheDir, client.Owner(), pkgs)
+func prunePackages(ctx context.Context, log *Logger, client *ghcr.Client, cfg config, pkgs []string, kept *keptListings, s Setup) (report *prune.Report, err error) {
+	cache, store := openCache(ctx, log, cfg.cacheDir, client.Owner(), pkgs, kept)
 	prune.ProgressFrom(ctx).CountCache(func() int { return cache.Stats().Hits })
 	var reg prune.Registry = newCachedClient(client, cache)
 	if s.wrap != nil {
 		reg = s.wrap(reg)
 	}
-	report, stopped := runPackages(ctx, reg, pkgs, cfg, s.Now, log, listings)
+	report, stopped := runPackages(ctx, reg, pkgs, cfg, s.Now, log, kept.listings())
 	// restore-from needs the owner the plan file names.
 	report.Owner, report.Inputs, report.Tool = client.Owner(), cfg.inputs, s.Tool
 	// The deletions are over: whatever goes wrong from here on, a panic

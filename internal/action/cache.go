@@ -33,15 +33,17 @@ func (c cachedClient) Manifest(ctx context.Context, pkg, digest string) ([]byte,
 
 // openCache loads the cross-run manifest cache: cache-dir when given, else
 // the GitHub Actions cache when the runner exposes it, else none (manifests
-// are still fetched at most once per run). A cache that cannot be read is a
-// warning, never a failure. The manifests go to a temporary file, not the
-// heap; saveCache closes it.
-func openCache(ctx context.Context, a *Logger, dir, owner string, pkgs []string) (*mcache.Cache, mcache.Store) {
+// are still fetched at most once per run). The Actions cache also holds
+// the package listings of a run without cache-dir: they are handed to the
+// run's keptListings. A cache that cannot be read is a warning, never a
+// failure. The manifests go to a temporary file, not the heap; saveCache
+// closes it.
+func openCache(ctx context.Context, a *Logger, dir, owner string, pkgs []string, kept *keptListings) (*mcache.Cache, mcache.Store) {
 	var store mcache.Store
 	if dir != "" {
 		store = mcache.Dir(dir)
 	} else {
-		s, err := mcache.ActionsFromEnv(a.Getenv, cacheKey(owner, pkgs))
+		s, err := mcache.ActionsFromEnv(a.Getenv, cacheKey(owner, pkgs), owner)
 		if err != nil {
 			a.Warningf("manifest cache: the GitHub Actions cache is not usable (%v); every manifest is fetched", err)
 		}
@@ -54,7 +56,13 @@ func openCache(ctx context.Context, a *Logger, dir, owner string, pkgs []string)
 	if err := store.Load(ctx, cache); err != nil {
 		a.Warningf("manifest cache: reading %s: %v; fetching what it would have held", store, err)
 	}
-	a.Infof("manifest cache: %d manifests from %s", cache.Len(), store)
+	ls, ok := store.(mcache.ListingStore)
+	if !ok || kept == nil {
+		a.Infof("manifest cache: %d manifests from %s", cache.Len(), store)
+		return cache, store
+	}
+	kept.store = ls.Listings()
+	a.Infof("manifest cache: %d manifests and %d package listings from %s", cache.Len(), ls.Listings().Restored(), store)
 	return cache, store
 }
 
@@ -64,6 +72,11 @@ func saveCache(ctx context.Context, a *Logger, c *mcache.Cache, store mcache.Sto
 	defer func() {
 		if err := c.Close(); err != nil {
 			a.Warningf("manifest cache: %v", err)
+		}
+		if ls, ok := store.(mcache.ListingStore); ok {
+			if err := ls.Listings().Close(); err != nil {
+				a.Warningf("package listings: %v", err)
+			}
 		}
 	}()
 	st := c.Stats()

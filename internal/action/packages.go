@@ -62,29 +62,55 @@ func resolvePackages(ctx context.Context, c *ghcr.Client, entries []string, rege
 	return out, infos, nil
 }
 
-// keptListings are package listings kept in cache-dir between runs (see
-// prune.Listings), served for a package whose version count and last
-// update in the owner's package listing are those the kept listing was
-// made under. A listing that cannot be read or written is a warning: the
+// keptListings are package listings kept between runs (see
+// prune.Listings), in cache-dir or else in the GitHub Actions cache with
+// the manifests, served for a package whose version count and last update
+// in the owner's package listing are those the kept listing was made
+// under. A listing that cannot be read or written is a warning: the
 // package is listed as if none were kept.
 type keptListings struct {
-	store *mcache.Listings
+	// store is nil, keeping nothing, until openCache hands it the Actions
+	// cache's listings.
+	store listingStore
 	infos map[string]ghcr.PackageInfo
 	log   *Logger
 }
 
-// newKeptListings is nil (no listings kept) without a cache-dir or when the
-// run did not list the owner's packages.
-func newKeptListings(log *Logger, dir, owner string, infos map[string]ghcr.PackageInfo) prune.Listings {
-	if dir == "" || infos == nil {
+// listingStore is where listings are kept: an mcache.Listings in cache-dir,
+// or the mcache.ListingSet of the Actions cache.
+type listingStore interface {
+	Load(pkg string) (mcache.Listing, bool, error)
+	Save(l mcache.Listing) error
+	String() string
+}
+
+// newKeptListings is nil (no listings kept) when the run did not list the
+// owner's packages, or without a cache-dir outside a runner's Actions cache
+// (no ACTIONS_RUNTIME_TOKEN). Without a cache-dir its store comes with the
+// Actions cache, which openCache loads.
+func newKeptListings(log *Logger, dir, owner string, infos map[string]ghcr.PackageInfo) *keptListings {
+	switch {
+	case infos == nil:
+		return nil
+	case dir != "":
+		return &keptListings{store: mcache.NewListings(dir, owner), infos: infos, log: log}
+	case log.Getenv("ACTIONS_RUNTIME_TOKEN") == "":
 		return nil
 	}
-	return &keptListings{store: mcache.NewListings(dir, owner), infos: infos, log: log}
+	return &keptListings{infos: infos, log: log}
+}
+
+// listings is k as a run takes it: no listings at all when k is nil.
+func (k *keptListings) listings() prune.Listings {
+	if k == nil {
+		return nil
+	}
+	return k
 }
 
 func (k *keptListings) Unchanged(pkg string) ([]retention.Version, bool) {
 	info, ok := k.infos[pkg]
-	if !ok {
+	if !ok || k.store == nil {
 		return nil, false
 	}
 	l, ok, err := k.store.Load(pkg)
@@ -104,7 +130,7 @@ func (k *keptListings) Unchanged(pkg string) ([]retention.Version, bool) {
 
 func (k *keptListings) Listed(pkg string, versions []retention.Version) {
 	info, ok := k.infos[pkg]
-	if !ok {
+	if !ok || k.store == nil {
 		return
 	}
 	l := mcache.Listing{Package: pkg, VersionCount: info.VersionCount, UpdatedAt: info.UpdatedAt, Versions: make([]mcache.ListedVersion, len(versions))}

@@ -131,6 +131,10 @@ type pkgState struct {
 	versions  []*versionState          // ascending id
 	tags      map[string]*versionState // tag -> active holder
 	active    map[string]*versionState // digest -> active version, so lookups stay O(1) at 100,000 versions
+	// listed caches activeVersions (active, then deleted) until a version
+	// is added, deleted or restored: rebuilt for every page, it made the
+	// fake, not the client, the bottleneck of listing 100,000 versions.
+	listed [2][]*versionState
 }
 
 type versionState struct {
@@ -447,13 +451,23 @@ func (s *Server) count(r *http.Request) {
 }
 
 // activeVersions lists a package's active versions, newest first.
+// activeVersions lists the active (or the deleted) versions, newest first.
+// The slice is shared: read it, do not change it.
 func (p *pkgState) activeVersions(deleted bool) []*versionState {
-	var out []*versionState
+	k := 0
+	if deleted {
+		k = 1
+	}
+	if p.listed[k] != nil {
+		return p.listed[k]
+	}
+	out := []*versionState{}
 	for i := len(p.versions) - 1; i >= 0; i-- {
 		if v := p.versions[i]; v.active() != deleted {
 			out = append(out, v)
 		}
 	}
+	p.listed[k] = out
 	return out
 }
 
@@ -472,6 +486,7 @@ func (p *pkgState) byID(id int64) *versionState {
 func (p *pkgState) addVersion(v *versionState) {
 	p.versions = append(p.versions, v)
 	p.active[v.digest] = v
+	p.listed = [2][]*versionState{}
 }
 
 // setTag moves tag to v; the previous holder keeps living as an untagged
@@ -492,6 +507,7 @@ func (p *pkgState) setTag(tag string, v *versionState, now time.Time) {
 func (p *pkgState) deleteVersion(v *versionState, now time.Time) {
 	v.deletedAt = now
 	delete(p.active, v.digest)
+	p.listed = [2][]*versionState{}
 	for _, t := range v.tags {
 		if p.tags[t] == v {
 			delete(p.tags, t)
@@ -504,6 +520,7 @@ func (p *pkgState) deleteVersion(v *versionState, now time.Time) {
 func (p *pkgState) restoreVersion(v *versionState) {
 	v.deletedAt = time.Time{}
 	p.active[v.digest] = v
+	p.listed = [2][]*versionState{}
 	kept := v.tags[:0]
 	for _, t := range v.tags {
 		if h := p.tags[t]; h != nil && h != v {

@@ -6,7 +6,9 @@ import (
 	"net/http"
 	"net/textproto"
 	"net/url"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/google/go-github/v57/github"
 )
@@ -18,7 +20,6 @@ import (
 type packageService interface {
 	ListPackages(ctx context.Context, owner string, opts *github.PackageListOptions) ([]*github.Package, *github.Response, error)
 	GetPackage(ctx context.Context, owner, packageType, packageName string) (*github.Package, *github.Response, error)
-	PackageGetAllVersions(ctx context.Context, owner, packageType, packageName string, opts *github.PackageListOptions) ([]*github.PackageVersion, *github.Response, error)
 	PackageDeleteVersion(ctx context.Context, owner, packageType, packageName string, id int64) (*github.Response, error)
 	PackageRestoreVersion(ctx context.Context, owner, packageType, packageName string, id int64) (*github.Response, error)
 }
@@ -29,6 +30,8 @@ type packageService interface {
 type ownerPackages struct {
 	svc  packageService
 	path string // the org's or user's login, or "" for the token's own user (/user/...)
+	org  bool
+	gh   *github.Client
 }
 
 // lookupOwner finds login's spelling on GitHub and where its packages are,
@@ -50,7 +53,7 @@ func lookupOwner(ctx context.Context, gh *github.Client, login string, token boo
 	}
 	owner := user.GetLogin()
 	if user.GetType() == "Organization" {
-		return owner, ownerPackages{svc: gh.Organizations, path: owner}, scopes, nil
+		return owner, ownerPackages{svc: gh.Organizations, path: owner, org: true, gh: gh}, scopes, nil
 	}
 	path := owner
 	if token {
@@ -59,7 +62,7 @@ func lookupOwner(ctx context.Context, gh *github.Client, login string, token boo
 			path = ""
 		}
 	}
-	return owner, ownerPackages{svc: gh.Users, path: path}, scopes, nil
+	return owner, ownerPackages{svc: gh.Users, path: path, gh: gh}, scopes, nil
 }
 
 const containerType = "container"
@@ -73,8 +76,45 @@ func (o ownerPackages) get(ctx context.Context, pkg string) error {
 	return err
 }
 
-func (o ownerPackages) versions(ctx context.Context, pkg string, opts *github.PackageListOptions) ([]*github.PackageVersion, *github.Response, error) {
-	return o.svc.PackageGetAllVersions(ctx, o.path, containerType, url.PathEscape(pkg), opts)
+// listedVersion is what a plan needs of a version in a listing page. The
+// page is decoded into it rather than into go-github's PackageVersion,
+// whose URLs, descriptions and pointers were a quarter of everything a run
+// of 100,000 versions allocated; the request and its errors are still
+// go-github's, on the path its PackageGetAllVersions uses.
+type listedVersion struct {
+	ID        int64     `json:"id"`
+	Name      string    `json:"name"`
+	CreatedAt time.Time `json:"created_at"`
+	UpdatedAt time.Time `json:"updated_at"`
+	Metadata  struct {
+		Container struct {
+			Tags []string `json:"tags"`
+		} `json:"container"`
+	} `json:"metadata"`
+}
+
+// versions reads one page of pkg's active versions.
+func (o ownerPackages) versions(ctx context.Context, pkg string, page, perPage int) ([]listedVersion, *github.Response, error) {
+	var path string
+	switch {
+	case o.org:
+		path = fmt.Sprintf("orgs/%v/packages/%v/%v/versions", o.path, containerType, url.PathEscape(pkg))
+	case o.path != "":
+		path = fmt.Sprintf("users/%v/packages/%v/%v/versions", o.path, containerType, url.PathEscape(pkg))
+	default:
+		path = fmt.Sprintf("user/packages/%v/%v/versions", containerType, url.PathEscape(pkg))
+	}
+	q := url.Values{"state": {"active"}, "page": {strconv.Itoa(page)}, "per_page": {strconv.Itoa(perPage)}}
+	req, err := o.gh.NewRequest(http.MethodGet, path+"?"+q.Encode(), nil)
+	if err != nil {
+		return nil, nil, err
+	}
+	var vs []listedVersion
+	resp, err := o.gh.Do(ctx, req, &vs)
+	if err != nil {
+		return nil, resp, err
+	}
+	return vs, resp, nil
 }
 
 func (o ownerPackages) deleteVersion(ctx context.Context, pkg string, id int64) error {

@@ -115,8 +115,8 @@ func (c *Client) lookupVersion(ctx context.Context, pkg, digest string) (int64, 
 		return 0, false, err
 	}
 	for _, v := range first {
-		if v.GetName() == digest {
-			return v.GetID(), true, nil
+		if v.Name == digest {
+			return v.ID, true, nil
 		}
 	}
 	if resp.NextPage == 0 && resp.LastPage <= 1 && len(first) < perPage {

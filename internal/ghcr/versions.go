@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"slices"
 	"sync"
 
 	"github.com/google/go-github/v57/github"
@@ -40,8 +39,8 @@ func (c *Client) NewestVersions(ctx context.Context, pkg string) ([]retention.Ve
 		return nil, err
 	}
 	out := make([]retention.Version, 0, len(page))
-	for _, v := range page {
-		out = append(out, toVersion(v))
+	for i := range page {
+		out = append(out, toVersion(&page[i]))
 	}
 	return out, nil
 }
@@ -85,7 +84,7 @@ func (c *Client) listVersions(ctx context.Context, pkg string) ([]retention.Vers
 		sem <- struct{}{}
 		go func() {
 			defer func() { <-sem; wg.Done() }()
-			var page []*github.PackageVersion
+			var page []listedVersion
 			if page, _, errs[p-1] = c.versionsPage(ctx, pkg, p); errs[p-1] == nil {
 				pages[p-1] = toVersions(ctx, page)
 			}
@@ -125,10 +124,9 @@ func joinPages(pages [][]retention.Version) ([]retention.Version, error) {
 	return out, nil
 }
 
-func (c *Client) versionsPage(ctx context.Context, pkg string, page int) ([]*github.PackageVersion, *github.Response, error) {
-	opts := &github.PackageListOptions{State: github.String("active"), ListOptions: github.ListOptions{Page: page, PerPage: perPage}}
+func (c *Client) versionsPage(ctx context.Context, pkg string, page int) ([]listedVersion, *github.Response, error) {
 	c.count(func(s *Stats) { s.ListRequests++ })
-	vs, resp, err := c.packages.versions(ctx, pkg, opts)
+	vs, resp, err := c.packages.versions(ctx, pkg, page, perPage)
 	if err != nil {
 		request := fmt.Sprintf("listing versions of %s, page %d", pkg, page)
 		if isStatus(err, http.StatusNotFound) {
@@ -143,24 +141,15 @@ func (c *Client) versionsPage(ctx context.Context, pkg string, page int) ([]*git
 // types (with every URL of every version) as each page arrives, and hands
 // the page to the load in ctx (prune.ListedPage), which starts reading its
 // manifests.
-func toVersions(ctx context.Context, page []*github.PackageVersion) []retention.Version {
+func toVersions(ctx context.Context, page []listedVersion) []retention.Version {
 	out := make([]retention.Version, len(page))
-	for i, v := range page {
-		out[i] = toVersion(v)
+	for i := range page {
+		out[i] = toVersion(&page[i])
 	}
 	prune.ListedPage(ctx, out)
 	return out
 }
 
-func toVersion(v *github.PackageVersion) retention.Version {
-	out := retention.Version{
-		ID:        v.GetID(),
-		Digest:    v.GetName(),
-		CreatedAt: v.GetCreatedAt().Time,
-		UpdatedAt: v.GetUpdatedAt().Time,
-	}
-	if m := v.GetMetadata(); m != nil && m.Container != nil {
-		out.Tags = slices.Clone(m.Container.Tags)
-	}
-	return out
+func toVersion(v *listedVersion) retention.Version {
+	return retention.Version{ID: v.ID, Digest: v.Name, Tags: v.Metadata.Container.Tags, CreatedAt: v.CreatedAt, UpdatedAt: v.UpdatedAt}
 }

@@ -4,15 +4,20 @@ import (
 	"bytes"
 	"crypto/rand"
 	"crypto/sha256"
+	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"io/fs"
+	"iter"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -220,4 +225,223 @@ func (s *Listings) Save(l Listing) error {
 		return err
 	}
 	return nil
+}
+
+// maxKeptListings caps the listings a ListingSet restores and saves: an
+// owner's package listing stops at 10,000 packages.
+const maxKeptListings = 10_000
+
+// maxPackageName caps a package name a ListingSet restores.
+const maxPackageName = 1024
+
+// ListingSet is one owner's package listings kept in the GitHub Actions
+// cache with the manifests (see Actions): the listings the store restored
+// and those this run keeps. Like a Cache it holds their bytes in an
+// unlinked temporary file, not the heap, and trusts nothing restored: every
+// read goes through ReadListing, and a listing of another owner or package
+// is refused. The store saves the listings this run read or kept; the
+// others (of packages gone, or not in this run) fall out. It is safe for
+// concurrent use.
+type ListingSet struct {
+	owner string
+	where string
+
+	mu       sync.Mutex
+	sp       spill // nil until a listing is held, and once closed
+	spName   string
+	size     int64
+	restored map[string]listingSpan // by package, as the store restored them
+	kept     map[string]listingSpan // read or kept this run, by package
+	closed   bool
+}
+
+// listingSpan locates one listing's bytes in the spill file.
+type listingSpan struct {
+	off, n int64
+	sum    [sha256.Size]byte
+}
+
+func newListingSet(owner, where string) *ListingSet {
+	return &ListingSet{owner: owner, where: where, restored: map[string]listingSpan{}, kept: map[string]listingSpan{}}
+}
+
+func (s *ListingSet) String() string { return s.where }
+
+// Restored is the number of listings the store restored.
+func (s *ListingSet) Restored() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.restored)
+}
+
+// Load reads pkg's listing, the one this run kept or else the one
+// restored; ok is false when there is none. A restored listing that
+// ReadListing refuses is dropped, and the error says why.
+func (s *ListingSet) Load(pkg string) (l Listing, ok bool, err error) {
+	s.mu.Lock()
+	sp, kept := s.kept[pkg]
+	if !kept {
+		sp, ok = s.restored[pkg]
+	}
+	src := s.sp
+	s.mu.Unlock()
+	if !kept && !ok {
+		return Listing{}, false, nil
+	}
+	l, err = ReadListing(io.NewSectionReader(src, sp.off, sp.n), s.owner, pkg)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return Listing{}, false, errors.New("the listings are closed")
+	}
+	if err != nil {
+		if s.restored[pkg] == sp {
+			delete(s.restored, pkg)
+		}
+		return Listing{}, false, err
+	}
+	if _, ok := s.kept[pkg]; !ok {
+		s.kept[pkg] = sp
+	}
+	return l, true, nil
+}
+
+// Save keeps l for the store to save, in place of any listing of its
+// package held before.
+func (s *ListingSet) Save(l Listing) error {
+	l.Owner = s.owner
+	var buf bytes.Buffer
+	if err := WriteListing(&buf, l); err != nil {
+		return err
+	}
+	if buf.Len() > maxListingSize {
+		return fmt.Errorf("the listing is %d bytes, over the %d byte cap", buf.Len(), maxListingSize)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	sp, err := s.appendLocked(&buf)
+	if err != nil {
+		return err
+	}
+	s.kept[l.Package] = sp
+	return nil
+}
+
+// restore holds the listing of pkg that r yields, unread until Load. The
+// store calls it as it decodes, package names in increasing order.
+func (s *ListingSet) restore(pkg string, r io.Reader) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	sp, err := s.appendLocked(r)
+	if err != nil {
+		return err
+	}
+	s.restored[pkg] = sp
+	return nil
+}
+
+// appendLocked copies r to the end of the spill file, creating it first.
+func (s *ListingSet) appendLocked(r io.Reader) (listingSpan, error) {
+	if s.closed {
+		return listingSpan{}, errors.New("the listings are closed")
+	}
+	if s.sp == nil {
+		s.sp, s.spName = newSpill("ghcr-prune-listings-*")
+	}
+	h := sha256.New()
+	n, err := io.Copy(io.MultiWriter(io.NewOffsetWriter(s.sp, s.size), h), r)
+	if err != nil {
+		return listingSpan{}, fmt.Errorf("holding a package listing: %w", err)
+	}
+	sp := listingSpan{off: s.size, n: n, sum: [sha256.Size]byte(h.Sum(nil))}
+	s.size += n
+	return sp, nil
+}
+
+// changed reports whether this run kept a listing the store did not
+// restore, byte for byte.
+func (s *ListingSet) changed() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for pkg, sp := range s.kept {
+		if r, ok := s.restored[pkg]; !ok || r.sum != sp.sum {
+			return true
+		}
+	}
+	return false
+}
+
+// keptSorted is the packages of the listings to save, in order, with
+// where their bytes are.
+func (s *ListingSet) keptSorted() ([]string, map[string]listingSpan, io.ReaderAt) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	pkgs := slices.Sorted(maps.Keys(s.kept))
+	return pkgs, maps.Clone(s.kept), s.sp
+}
+
+// all yields the listings to save, in package order.
+func (s *ListingSet) all() iter.Seq2[string, []byte] {
+	return func(yield func(string, []byte) bool) {
+		pkgs, spans, src := s.keptSorted()
+		for _, pkg := range pkgs {
+			sp := spans[pkg]
+			raw := make([]byte, sp.n)
+			if _, err := src.ReadAt(raw, sp.off); err != nil || sha256.Sum256(raw) != sp.sum {
+				continue // never save what would not be read back
+			}
+			if !yield(pkg, raw) {
+				return
+			}
+		}
+	}
+}
+
+// sum names the listings to save: each package with the hash of its
+// listing, in package order.
+func (s *ListingSet) sum(h io.Writer) {
+	pkgs, spans, _ := s.keptSorted()
+	for _, pkg := range pkgs {
+		sp := spans[pkg]
+		h.Write(binary.AppendUvarint(nil, uint64(len(pkg))))
+		io.WriteString(h, pkg)
+		h.Write(sp.sum[:])
+	}
+}
+
+// saved records that the listings kept are what the store holds now.
+func (s *ListingSet) saved() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.restored = maps.Clone(s.kept)
+}
+
+// Close releases the spill file. The set is empty afterwards.
+func (s *ListingSet) Close() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var err error
+	if s.sp != nil {
+		err = s.sp.Close()
+		if s.spName != "" {
+			err = errors.Join(err, os.Remove(s.spName))
+		}
+	}
+	s.sp, s.size, s.closed = nil, 0, true
+	clear(s.restored)
+	clear(s.kept)
+	return err
+}
+
+// newSpill is an unlinked temporary file, or memory when none can be
+// created. name is set where an open file cannot be removed.
+func newSpill(pattern string) (sp spill, name string) {
+	f, err := os.CreateTemp("", pattern)
+	if err != nil {
+		return &memSpill{}, ""
+	}
+	if os.Remove(f.Name()) != nil {
+		name = f.Name()
+	}
+	return f, name
 }

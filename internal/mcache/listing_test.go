@@ -2,9 +2,11 @@ package mcache
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -90,4 +92,84 @@ func FuzzReadListing(f *testing.F) {
 			t.Fatalf("a listing read does not read again: %v", err)
 		}
 	})
+}
+
+// A ListingSet serves a restored listing only through ReadListing: one of
+// another package or owner is refused and dropped, and what this run keeps
+// is served in place of what was restored.
+func TestListingSetServesCheckedListings(t *testing.T) {
+	var good bytes.Buffer
+	WriteListing(&good, sampleListing())
+	ls := newListingSet("acme", "test")
+	defer ls.Close()
+	for _, pkg := range []string{"team/app", "team/other"} {
+		if err := ls.restore(pkg, bytes.NewReader(good.Bytes())); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, ok, err := ls.Load("team/other"); ok || err == nil {
+		t.Fatalf("a listing of team/app was served as team/other: %v, %v", ok, err)
+	}
+	if ls.Restored() != 1 {
+		t.Fatal("the refused listing is still held")
+	}
+	l, ok, err := ls.Load("team/app")
+	if !ok || err != nil || l.Owner != "Acme" {
+		t.Fatalf("Load = %+v, %v, %v", l, ok, err)
+	}
+	if ls.changed() {
+		t.Fatal("a listing read as restored counts as changed")
+	}
+	l.VersionCount, l.Owner = 3, "someone"
+	if err := ls.Save(l); err != nil {
+		t.Fatal(err)
+	}
+	if got, ok, err := ls.Load("team/app"); !ok || err != nil || got.VersionCount != 3 {
+		t.Fatalf("Load after Save = %+v, %v, %v", got, ok, err)
+	}
+	if !ls.changed() {
+		t.Fatal("a listing kept anew does not count as changed")
+	}
+
+	other := newListingSet("someone", "test")
+	defer other.Close()
+	other.restore("team/app", bytes.NewReader(good.Bytes()))
+	if _, ok, err := other.Load("team/app"); ok || err == nil {
+		t.Fatal("Acme's listing was served to another owner")
+	}
+
+	ls.Close()
+	if _, ok, _ := ls.Load("team/app"); ok || ls.Save(l) == nil {
+		t.Fatal("a closed ListingSet still serves or keeps listings")
+	}
+}
+
+// Packages are planned concurrently: each Loads and Saves its own listing.
+func TestListingSetConcurrentUse(t *testing.T) {
+	ls := newListingSet("Acme", "test")
+	defer ls.Close()
+	var wg sync.WaitGroup
+	for i := range 8 {
+		wg.Go(func() {
+			l := sampleListing()
+			l.Package = fmt.Sprintf("pkg-%d", i)
+			if _, ok, err := ls.Load(l.Package); ok || err != nil {
+				t.Errorf("Load before Save = %v, %v", ok, err)
+			}
+			if err := ls.Save(l); err != nil {
+				t.Error(err)
+			}
+			if got, ok, err := ls.Load(l.Package); !ok || err != nil || got.Package != l.Package {
+				t.Errorf("Load = %+v, %v, %v", got, ok, err)
+			}
+		})
+	}
+	wg.Wait()
+	n := 0
+	for range ls.all() {
+		n++
+	}
+	if n != 8 {
+		t.Fatalf("%d listings to save, want 8", n)
+	}
 }

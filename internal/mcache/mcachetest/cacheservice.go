@@ -1,4 +1,6 @@
-package mcache
+// Package mcachetest is an in-process GitHub Actions cache service for tests
+// of the Actions cache store and of the runs that use it.
+package mcachetest
 
 import (
 	"crypto/hmac"
@@ -8,6 +10,7 @@ import (
 	"encoding/xml"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -19,7 +22,7 @@ import (
 	"time"
 )
 
-// fakeCacheService is an in-process GitHub Actions cache service, speaking
+// CacheService is an in-process GitHub Actions cache service, speaking
 // both protocols go-actions-cache implements:
 //
 //   - v1: REST under /_apis/artifactcache/ (GET cache?keys=&version=,
@@ -34,16 +37,15 @@ import (
 // Keys are matched the way the service does: the exact key first, then the
 // newest committed entry whose key starts with a restore key; the version
 // must match.
-type fakeCacheService struct {
-	t     *testing.T
+type CacheService struct {
 	srv   *httptest.Server
 	token string
 
 	mu      sync.Mutex
 	seq     int
-	entries map[string]*fakeEntry // by key
-	byID    map[int]*fakeEntry
-	blobs   map[string]*fakeBlob // by blob name (v2)
+	entries map[string]*cacheEntry // by key
+	byID    map[int]*cacheEntry
+	blobs   map[string]*cacheBlob // by blob name (v2)
 	calls   map[string]int
 	failAll int // status to answer every service call with (0: off)
 	// failDownload is the status every v1 archive download is answered
@@ -53,7 +55,7 @@ type fakeCacheService struct {
 	downloadBase string
 }
 
-type fakeEntry struct {
+type cacheEntry struct {
 	id        int
 	key       string
 	version   string
@@ -63,18 +65,19 @@ type fakeEntry struct {
 	blob      string // v2 blob name
 }
 
-type fakeBlob struct {
+type cacheBlob struct {
 	data      []byte
 	staged    map[string][]byte
 	committed bool
 }
 
-func newFakeCacheService(t *testing.T) *fakeCacheService {
-	f := &fakeCacheService{
-		t:       t,
-		entries: map[string]*fakeEntry{},
-		byID:    map[int]*fakeEntry{},
-		blobs:   map[string]*fakeBlob{},
+// NewCacheService starts a service on 127.0.0.1, stopped when the test
+// ends.
+func NewCacheService(t *testing.T) *CacheService {
+	f := &CacheService{
+		entries: map[string]*cacheEntry{},
+		byID:    map[int]*cacheEntry{},
+		blobs:   map[string]*cacheBlob{},
 		calls:   map[string]int{},
 	}
 	mux := http.NewServeMux()
@@ -91,13 +94,13 @@ func newFakeCacheService(t *testing.T) *fakeCacheService {
 	f.srv.Listener = l
 	f.srv.Start()
 	t.Cleanup(f.srv.Close)
-	f.token = runtimeToken(t)
+	f.token = RuntimeToken(t)
 	return f
 }
 
-// runtimeToken builds an ACTIONS_RUNTIME_TOKEN: an HS256 JWT (the library
+// RuntimeToken builds an ACTIONS_RUNTIME_TOKEN: an HS256 JWT (the library
 // never verifies the signature) with the claims go-actions-cache reads.
-func runtimeToken(t *testing.T) string {
+func RuntimeToken(t *testing.T) string {
 	scopes, _ := json.Marshal([]map[string]any{{"Scope": "refs/heads/main", "Permission": 3}})
 	now := time.Now()
 	claims, _ := json.Marshal(map[string]any{
@@ -113,19 +116,52 @@ func runtimeToken(t *testing.T) string {
 	return signing + "." + enc(mac.Sum(nil))
 }
 
-func (f *fakeCacheService) count(name string) {
+func (f *CacheService) count(name string) {
 	f.mu.Lock()
 	f.calls[name]++
 	f.mu.Unlock()
 }
 
-func (f *fakeCacheService) callCount(name string) int {
+// CallCount is how many calls of one kind the service answered: "v1.load",
+// "v1.reserve", "v1.chunk", "v1.commit", "v1.download", "v2." and a twirp
+// method, or "azure." and a blob operation.
+func (f *CacheService) CallCount(name string) int {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return f.calls[name]
 }
 
-func (f *fakeCacheService) authorized(w http.ResponseWriter, r *http.Request) bool {
+// Calls is every CallCount so far.
+func (f *CacheService) Calls() map[string]int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return maps.Clone(f.calls)
+}
+
+// FailAll answers every later service call with status; 0 turns it off.
+func (f *CacheService) FailAll(status int) {
+	f.mu.Lock()
+	f.failAll = status
+	f.mu.Unlock()
+}
+
+// FailDownloads answers every later v1 archive download with status; 0
+// turns it off.
+func (f *CacheService) FailDownloads(status int) {
+	f.mu.Lock()
+	f.failDownload = status
+	f.mu.Unlock()
+}
+
+// DownloadFrom points later v1 archive URLs at base (a dead listener, say)
+// instead of the service; "" points them back.
+func (f *CacheService) DownloadFrom(base string) {
+	f.mu.Lock()
+	f.downloadBase = base
+	f.mu.Unlock()
+}
+
+func (f *CacheService) authorized(w http.ResponseWriter, r *http.Request) bool {
 	if r.Header.Get("Authorization") != "Bearer "+f.token {
 		http.Error(w, `{"message":"unauthorized"}`, http.StatusUnauthorized)
 		return false
@@ -142,7 +178,7 @@ func (f *fakeCacheService) authorized(w http.ResponseWriter, r *http.Request) bo
 }
 
 // lookup finds the entry to restore for keys (the first is the primary key).
-func (f *fakeCacheService) lookup(keys []string, version string) *fakeEntry {
+func (f *CacheService) lookup(keys []string, version string) *cacheEntry {
 	for i, k := range keys {
 		if e, ok := f.entries[k]; ok && e.committed && e.version == version {
 			return e
@@ -150,7 +186,7 @@ func (f *fakeCacheService) lookup(keys []string, version string) *fakeEntry {
 		if i == 0 {
 			continue
 		}
-		var best *fakeEntry
+		var best *cacheEntry
 		for _, e := range f.entries {
 			if e.committed && e.version == version && strings.HasPrefix(e.key, k) && (best == nil || e.seq > best.seq) {
 				best = e
@@ -163,12 +199,12 @@ func (f *fakeCacheService) lookup(keys []string, version string) *fakeEntry {
 	return nil
 }
 
-func (f *fakeCacheService) reserve(key, version string) (*fakeEntry, bool) {
+func (f *CacheService) reserve(key, version string) (*cacheEntry, bool) {
 	if _, ok := f.entries[key]; ok {
 		return nil, false
 	}
 	f.seq++
-	e := &fakeEntry{id: f.seq, key: key, version: version}
+	e := &cacheEntry{id: f.seq, key: key, version: version}
 	f.entries[key] = e
 	f.byID[e.id] = e
 	return e, true
@@ -176,7 +212,7 @@ func (f *fakeCacheService) reserve(key, version string) (*fakeEntry, bool) {
 
 // ---- v1 ----
 
-func (f *fakeCacheService) v1(w http.ResponseWriter, r *http.Request) {
+func (f *CacheService) v1(w http.ResponseWriter, r *http.Request) {
 	if !f.authorized(w, r) {
 		return
 	}
@@ -258,7 +294,7 @@ func (f *fakeCacheService) v1(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-func (f *fakeCacheService) v1download(w http.ResponseWriter, r *http.Request) {
+func (f *CacheService) v1download(w http.ResponseWriter, r *http.Request) {
 	f.count("v1.download")
 	id, _ := strconv.Atoi(strings.TrimPrefix(r.URL.Path, "/v1download/"))
 	f.mu.Lock()
@@ -278,7 +314,7 @@ func (f *fakeCacheService) v1download(w http.ResponseWriter, r *http.Request) {
 
 // ---- v2 ----
 
-func (f *fakeCacheService) v2(w http.ResponseWriter, r *http.Request) {
+func (f *CacheService) v2(w http.ResponseWriter, r *http.Request) {
 	if !f.authorized(w, r) {
 		return
 	}
@@ -324,7 +360,7 @@ func (f *fakeCacheService) v2(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		e.blob = fmt.Sprintf("cache-%d", e.id)
-		f.blobs[e.blob] = &fakeBlob{staged: map[string][]byte{}}
+		f.blobs[e.blob] = &cacheBlob{staged: map[string][]byte{}}
 		json.NewEncoder(w).Encode(map[string]any{"ok": true, "signed_upload_url": f.signedURL(e.blob, "cw")})
 	case "FinalizeCacheEntryUpload":
 		e := f.entries[req.Key]
@@ -361,14 +397,14 @@ func twirpError(w http.ResponseWriter, status int, code, msg string) {
 	json.NewEncoder(w).Encode(map[string]string{"code": code, "msg": msg})
 }
 
-func (f *fakeCacheService) sig(name, perm string) string {
+func (f *CacheService) sig(name, perm string) string {
 	mac := hmac.New(sha256.New, []byte("fake account key"))
 	fmt.Fprintf(mac, "%s\n%s", name, perm)
 	return base64.StdEncoding.EncodeToString(mac.Sum(nil))
 }
 
 // signedURL imitates a SAS URL: /blob/<container>/<name>?sp=..&sig=...
-func (f *fakeCacheService) signedURL(name, perm string) string {
+func (f *CacheService) signedURL(name, perm string) string {
 	return fmt.Sprintf("%s/blob/actions-cache/%s?sv=2024-08-04&sr=b&sp=%s&se=%s&sig=%s", f.srv.URL, name, perm,
 		time.Now().Add(10*time.Minute).UTC().Format(time.RFC3339), urlEscape(f.sig(name, perm)))
 }
@@ -378,7 +414,7 @@ func urlEscape(s string) string {
 }
 
 // azure serves the blob operations azblob's block blob client uses.
-func (f *fakeCacheService) azure(w http.ResponseWriter, r *http.Request) {
+func (f *CacheService) azure(w http.ResponseWriter, r *http.Request) {
 	name := strings.TrimPrefix(r.URL.Path, "/blob/actions-cache/")
 	q := r.URL.Query()
 	azErr := func(status int, code string) {
@@ -489,11 +525,11 @@ func (f *fakeCacheService) azure(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// keys lists the committed keys, oldest first.
-func (f *fakeCacheService) keys() []string {
+// Keys lists the committed keys, oldest first.
+func (f *CacheService) Keys() []string {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	var es []*fakeEntry
+	var es []*cacheEntry
 	for _, e := range f.entries {
 		if e.committed {
 			es = append(es, e)
@@ -507,7 +543,9 @@ func (f *fakeCacheService) keys() []string {
 	return out
 }
 
-func (f *fakeCacheService) env(v2 bool) func(string) string {
+// Vars is the environment a runner gives a step for this service, through
+// the v2 protocol or v1.
+func (f *CacheService) Vars(v2 bool) map[string]string {
 	m := map[string]string{"ACTIONS_RUNTIME_TOKEN": f.token}
 	if v2 {
 		m["ACTIONS_CACHE_SERVICE_V2"] = "true"
@@ -515,5 +553,11 @@ func (f *fakeCacheService) env(v2 bool) func(string) string {
 	} else {
 		m["ACTIONS_CACHE_URL"] = f.srv.URL + "/"
 	}
+	return m
+}
+
+// Env is Vars as a getenv.
+func (f *CacheService) Env(v2 bool) func(string) string {
+	m := f.Vars(v2)
 	return func(k string) string { return m[k] }
 }
