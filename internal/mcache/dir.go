@@ -14,6 +14,7 @@ import (
 	"iter"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 )
@@ -243,7 +244,34 @@ func (s *dirStore) write(ctx context.Context, ours iter.Seq2[held, day], today d
 		return err
 	}
 	s.disk, s.covered, s.sum = fi, !m.merged, sum
+	removeStaleTemps(root, time.Now().Add(-staleTempAge))
 	return nil
+}
+
+// staleTempAge is how old a temporary pack must be before a Save removes
+// it: one that old is left by a run that stopped while saving, not one
+// another run is writing now.
+const staleTempAge = time.Hour
+
+// removeStaleTemps removes the temporary packs last modified before cutoff,
+// so that runs killed while saving do not leave the folder growing. It
+// removes regular files only, and nothing whose name is not a temporary
+// pack's.
+func removeStaleTemps(root *os.Root, cutoff time.Time) {
+	d, err := root.Open(".")
+	if err != nil {
+		return
+	}
+	names, _ := d.Readdirnames(-1)
+	d.Close()
+	for _, name := range names {
+		if !strings.HasPrefix(name, tempPrefix) {
+			continue
+		}
+		if fi, err := root.Lstat(name); err == nil && fi.Mode().IsRegular() && fi.ModTime().Before(cutoff) {
+			root.Remove(name)
+		}
+	}
 }
 
 // theirs opens the pack on disk to merge from, unless there is none to
@@ -266,12 +294,15 @@ func (s *dirStore) theirs(root *os.Root) (*os.File, *packScanner) {
 	return f, p
 }
 
+// tempPrefix starts the name of every temporary pack.
+const tempPrefix = "." + packName + ".tmp-"
+
 // createTemp creates a new temporary file in root, exclusively, so that a
 // link planted under its name is not followed.
 func createTemp(root *os.Root) (string, *os.File, error) {
 	var random [6]byte
 	rand.Read(random[:])
-	name := "." + packName + ".tmp-" + hex.EncodeToString(random[:])
+	name := tempPrefix + hex.EncodeToString(random[:])
 	f, err := root.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
 	return name, f, err
 }

@@ -648,3 +648,48 @@ func TestDirSaveRefusesAClosedCache(t *testing.T) {
 		t.Fatal("the pack changed")
 	}
 }
+
+// A Save that writes the pack removes the temporary packs that runs killed
+// while saving left an hour or more ago, and nothing else: not one that
+// another run may be writing now, not a link, not another file.
+func TestDirSaveRemovesStaleTemporaryPacks(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "cache")
+	if err := os.MkdirAll(path, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	old := time.Now().Add(-2 * time.Hour)
+	plant := func(name string, age time.Time) {
+		if err := os.WriteFile(filepath.Join(path, name), []byte("x"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chtimes(filepath.Join(path, name), age, age); err != nil {
+			t.Fatal(err)
+		}
+	}
+	plant(tempPrefix+"stale", old)
+	plant(tempPrefix+"writing", time.Now())
+	plant("notes.txt", old)
+	if err := os.Symlink(filepath.Join(path, "notes.txt"), filepath.Join(path, tempPrefix+"link")); err != nil {
+		t.Fatal(err)
+	}
+	reg, ds := newFakeRegistry(3)
+	st := Dir(path)
+	c, err := loadCache(t, st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	get := Wrap(reg.fetch, c)
+	for _, d := range ds {
+		if _, err := get(ctx, "pkg", d); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := st.Save(ctx, c); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{tempPrefix + "link", tempPrefix + "writing", packName, "notes.txt"}
+	if got := dirFiles(t, path); !slices.Equal(got, want) {
+		t.Errorf("after Save the folder holds %v, want %v", got, want)
+	}
+}
