@@ -203,7 +203,7 @@ type sentDeletions struct {
 
 	mu sync.Mutex
 	// listings are the listings seen, oldest first, held as the slices
-	// the run holds anyway: a copy of every version by id was megabytes at
+	// the run holds anyway: a copy of every version by id would be megabytes at
 	// 100,000 versions, for a dry run that never looks one up.
 	listings [][]retention.Version
 	byID     map[int64]retention.Version // built at the first deletion, then kept current

@@ -8,8 +8,8 @@ import (
 )
 
 // LogBuffer batches the log's lines into fewer writes: a plan of 100,000
-// deletions logs a line for each, and a write per line was a system call
-// per line. What it holds reaches w within the interval NewLogBuffer is
+// deletions logs a line for each, and a write per line would be a system
+// call per line. What it holds reaches w within the interval NewLogBuffer is
 // given, so the log still follows the run, and at Close.
 type LogBuffer struct {
 	mu   sync.Mutex

@@ -132,8 +132,8 @@ type pkgState struct {
 	tags      map[string]*versionState // tag -> active holder
 	active    map[string]*versionState // digest -> active version, so lookups stay O(1) at 100,000 versions
 	// listed caches activeVersions (active, then deleted) until a version
-	// is added, deleted or restored: rebuilt for every page, it made the
-	// fake, not the client, the bottleneck of listing 100,000 versions.
+	// is added, deleted or restored: rebuilt for every page, it would make
+	// the fake, not the client, the bottleneck of listing 100,000 versions.
 	listed [2][]*versionState
 }
 

@@ -78,7 +78,7 @@ func (o ownerPackages) get(ctx context.Context, pkg string) error {
 
 // listedVersion is what a plan needs of a version in a listing page. The
 // page is decoded into it rather than into go-github's PackageVersion,
-// whose URLs, descriptions and pointers were a quarter of everything a run
+// whose URLs, descriptions and pointers are a quarter of everything a run
 // of 100,000 versions allocated; the request and its errors are still
 // go-github's, on the path its PackageGetAllVersions uses.
 type listedVersion struct {
