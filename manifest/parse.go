@@ -139,7 +139,7 @@ func parse(digest string, raw []byte) (*Manifest, error) {
 		}
 	}
 
-	m := &Manifest{Digest: digest, MediaType: intern(string(mt)), ArtifactType: intern(r.ArtifactType)}
+	m := &Manifest{Digest: digest}
 	if r.Subject != nil {
 		if err := validDigest(r.Subject.Digest); err != nil {
 			return nil, fmt.Errorf("subject digest %q: %w", r.Subject.Digest, err)
@@ -171,10 +171,7 @@ func parse(digest string, raw []byte) (*Manifest, error) {
 		if err := validBlobs(r.Config, r.Layers); err != nil {
 			return nil, err
 		}
-		if m.ArtifactType == "" && !isImageConfig(r.Config.MediaType) {
-			m.ArtifactType = intern(r.Config.MediaType)
-		}
-		m.Kind = classify(m, r.Config.MediaType, r.Layers)
+		m.Kind = classify(m, r.ArtifactType, r.Config.MediaType, r.Layers)
 		m.Blobs = blobsOf(r.Config, r.Layers)
 		m.Placeholder = isPlaceholder(r)
 	default:
@@ -198,7 +195,7 @@ func indexChildren(entries []rawDescriptor) ([]Descriptor, error) {
 		if err := validDigest(e.Digest); err != nil {
 			return nil, fmt.Errorf("index entry %d: digest %q: %w", i, e.Digest, err)
 		}
-		d := Descriptor{Digest: e.Digest, MediaType: intern(e.MediaType), Platform: intern(Platform(e.Platform))}
+		d := Descriptor{Digest: e.Digest, Platform: intern(Platform(e.Platform))}
 		if e.Annotations[annotationRefType] == refTypeAttestManifest {
 			d.Attests = e.Annotations[annotationRefDigest]
 			if err := validDigest(d.Attests); err != nil {
@@ -263,8 +260,12 @@ func isPlaceholder(r rawManifest) bool {
 
 // classify decides what an image manifest is. The order matters: attestations
 // and signatures often carry a subject or an image config too, and must not be
-// mistaken for a generic referrer or a runnable image.
-func classify(m *Manifest, configType string, layers []rawDescriptor) Kind {
+// mistaken for a generic referrer or a runnable image. artifactType is the
+// manifest's own, which a config's media type stands in for when it is absent.
+func classify(m *Manifest, artifactType, configType string, layers []rawDescriptor) Kind {
+	if artifactType == "" {
+		artifactType = configType
+	}
 	hasLayer := func(match func(string) bool) bool {
 		for _, l := range layers {
 			if match(l.MediaType) {
@@ -275,10 +276,10 @@ func classify(m *Manifest, configType string, layers []rawDescriptor) Kind {
 	}
 	isSigstore := func(t string) bool { return strings.HasPrefix(t, mediaTypeSigstorePrefix) }
 	switch {
-	case m.ArtifactType == artifactTypeBuildxAttest,
+	case artifactType == artifactTypeBuildxAttest,
 		hasLayer(func(t string) bool { return t == mediaTypeInToto || t == mediaTypeDSSE }):
 		return KindAttestation
-	case isSigstore(m.ArtifactType), hasLayer(isSigstore),
+	case isSigstore(artifactType), hasLayer(isSigstore),
 		hasLayer(func(t string) bool { return t == mediaTypeCosignSimpleSig }):
 		return KindSignature
 	case configType == mediaTypeHelmConfig:

@@ -49,11 +49,11 @@ var fixtures = []struct {
   "annotations":{"vnd.docker.reference.type":"attestation-manifest","vnd.docker.reference.digest":"{a}"}},
  {"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"{d}","size":566,"platform":{"architecture":"unknown","os":"unknown"},
   "annotations":{"vnd.docker.reference.type":"attestation-manifest","vnd.docker.reference.digest":"{b}"}}]}`,
-		want: Manifest{MediaType: "application/vnd.oci.image.index.v1+json", Kind: KindIndex, Children: []Descriptor{
-			{Digest: dg('a'), MediaType: "application/vnd.oci.image.manifest.v1+json", Platform: "linux/amd64"},
-			{Digest: dg('b'), MediaType: "application/vnd.oci.image.manifest.v1+json", Platform: "linux/arm64/v8"},
-			{Digest: dg('c'), MediaType: "application/vnd.oci.image.manifest.v1+json", Platform: "unknown/unknown", Attests: dg('a')},
-			{Digest: dg('d'), MediaType: "application/vnd.oci.image.manifest.v1+json", Platform: "unknown/unknown", Attests: dg('b')},
+		want: Manifest{Kind: KindIndex, Children: []Descriptor{
+			{Digest: dg('a'), Platform: "linux/amd64"},
+			{Digest: dg('b'), Platform: "linux/arm64/v8"},
+			{Digest: dg('c'), Platform: "unknown/unknown", Attests: dg('a')},
+			{Digest: dg('d'), Platform: "unknown/unknown", Attests: dg('b')},
 		}},
 	},
 	{
@@ -62,7 +62,7 @@ var fixtures = []struct {
  "config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"{1}","size":167},
  "layers":[{"mediaType":"application/vnd.in-toto+json","digest":"{2}","size":1447,"annotations":{"in-toto.io/predicate-type":"https://slsa.dev/provenance/v0.2"}},
   {"mediaType":"application/vnd.in-toto+json","digest":"{3}","size":9876,"annotations":{"in-toto.io/predicate-type":"https://spdx.dev/Document"}}]}`,
-		want: Manifest{MediaType: "application/vnd.oci.image.manifest.v1+json", Kind: KindAttestation},
+		want: Manifest{Kind: KindAttestation},
 	},
 	{
 		name: "oci-artifact buildx attestation",
@@ -70,8 +70,7 @@ var fixtures = []struct {
  "artifactType":"application/vnd.docker.attestation.manifest.v1+json","config":` + emptyConfig + `,
  "layers":[{"mediaType":"application/vnd.in-toto+json","digest":"{2}","size":1447,"annotations":{"in-toto.io/predicate-type":"https://slsa.dev/provenance/v1"}}],
  "subject":{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"{a}","size":1244}}`,
-		want: Manifest{MediaType: "application/vnd.oci.image.manifest.v1+json", ArtifactType: "application/vnd.docker.attestation.manifest.v1+json",
-			Kind: KindAttestation, Subject: dg('a')},
+		want: Manifest{Kind: KindAttestation, Subject: dg('a')},
 	},
 	{
 		name: "cosign .sig",
@@ -79,14 +78,14 @@ var fixtures = []struct {
  "config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"{1}","size":233},
  "layers":[{"mediaType":"application/vnd.dev.cosign.simplesigning.v1+json","digest":"{2}","size":247,
   "annotations":{"dev.cosignproject.cosign/signature":"MEUCIQ...","dev.sigstore.cosign/bundle":"{}"}}]}`,
-		want: Manifest{MediaType: "application/vnd.oci.image.manifest.v1+json", Kind: KindSignature},
+		want: Manifest{Kind: KindSignature},
 	},
 	{
 		name: "cosign .att",
 		raw: `{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json",
  "config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"{1}","size":233},
  "layers":[{"mediaType":"application/vnd.dsse.envelope.v1+json","digest":"{2}","size":4000,"annotations":{"predicateType":"https://cosign.sigstore.dev/attestation/v1"}}]}`,
-		want: Manifest{MediaType: "application/vnd.oci.image.manifest.v1+json", Kind: KindAttestation},
+		want: Manifest{Kind: KindAttestation},
 	},
 	{
 		name: "sigstore bundle referrer",
@@ -95,24 +94,22 @@ var fixtures = []struct {
  "layers":[{"mediaType":"application/vnd.dev.sigstore.bundle.v0.3+json","digest":"{2}","size":4971}],
  "annotations":{"dev.sigstore.bundle.content":"dsse-envelope","dev.sigstore.bundle.predicateType":"https://slsa.dev/provenance/v1"},
  "subject":{"mediaType":"application/vnd.oci.image.index.v1+json","digest":"{e}","size":1609}}`,
-		want: Manifest{MediaType: "application/vnd.oci.image.manifest.v1+json", ArtifactType: "application/vnd.dev.sigstore.bundle.v0.3+json",
-			Kind: KindSignature, Subject: dg('e')},
+		want: Manifest{Kind: KindSignature, Subject: dg('e')},
 	},
 	{
 		name: "SBOM referrer",
 		raw: `{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","artifactType":"application/spdx+json",
  "config":` + emptyConfig + `,"layers":[{"mediaType":"application/spdx+json","digest":"{2}","size":100}],
  "subject":{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"{a}","size":1244}}`,
-		want: Manifest{MediaType: "application/vnd.oci.image.manifest.v1+json", ArtifactType: "application/spdx+json",
-			Kind: KindReferrer, Subject: dg('a')},
+		want: Manifest{Kind: KindReferrer, Subject: dg('a')},
 	},
 	{
 		name: "referrers fallback index",
 		raw: `{"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[
  {"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"{f}","size":779,"artifactType":"application/vnd.dev.sigstore.bundle.v0.3+json",
   "annotations":{"dev.sigstore.bundle.content":"dsse-envelope"}}]}`,
-		want: Manifest{MediaType: "application/vnd.oci.image.index.v1+json", Kind: KindIndex, Children: []Descriptor{
-			{Digest: dg('f'), MediaType: "application/vnd.oci.image.manifest.v1+json"},
+		want: Manifest{Kind: KindIndex, Children: []Descriptor{
+			{Digest: dg('f')},
 		}},
 	},
 	{
@@ -120,8 +117,8 @@ var fixtures = []struct {
 		raw: `{"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","artifactType":"application/vnd.example.bundle",
  "manifests":[{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"{b}","size":10}],
  "subject":{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"{a}","size":1244}}`,
-		want: Manifest{MediaType: "application/vnd.oci.image.index.v1+json", ArtifactType: "application/vnd.example.bundle", Kind: KindIndex,
-			Subject: dg('a'), Children: []Descriptor{{Digest: dg('b'), MediaType: "application/vnd.oci.image.manifest.v1+json"}}},
+		want: Manifest{Kind: KindIndex,
+			Subject: dg('a'), Children: []Descriptor{{Digest: dg('b')}}},
 	},
 	{
 		name: "helm chart",
@@ -130,7 +127,7 @@ var fixtures = []struct {
  "layers":[{"mediaType":"application/vnd.cncf.helm.chart.content.v1.tar+gzip","digest":"{2}","size":3562},
   {"mediaType":"application/vnd.cncf.helm.chart.provenance.v1.prov","digest":"{3}","size":1200}],
  "annotations":{"org.opencontainers.image.title":"mychart","org.opencontainers.image.version":"1.2.3"}}`,
-		want: Manifest{MediaType: "application/vnd.oci.image.manifest.v1+json", ArtifactType: "application/vnd.cncf.helm.config.v1+json", Kind: KindHelm},
+		want: Manifest{Kind: KindHelm},
 	},
 	{
 		name: "docker v2 manifest list",
@@ -138,10 +135,10 @@ var fixtures = []struct {
  {"mediaType":"application/vnd.docker.distribution.manifest.v2+json","size":528,"digest":"{a}","platform":{"architecture":"amd64","os":"linux"}},
  {"mediaType":"application/vnd.docker.distribution.manifest.v2+json","size":528,"digest":"{b}","platform":{"architecture":"arm","os":"linux","variant":"v7"}},
  {"mediaType":"application/vnd.docker.distribution.manifest.v2+json","size":1161,"digest":"{c}","platform":{"architecture":"amd64","os":"windows","os.version":"10.0.17763.5206"}}]}`,
-		want: Manifest{MediaType: "application/vnd.docker.distribution.manifest.list.v2+json", Kind: KindIndex, Children: []Descriptor{
-			{Digest: dg('a'), MediaType: "application/vnd.docker.distribution.manifest.v2+json", Platform: "linux/amd64"},
-			{Digest: dg('b'), MediaType: "application/vnd.docker.distribution.manifest.v2+json", Platform: "linux/arm/v7"},
-			{Digest: dg('c'), MediaType: "application/vnd.docker.distribution.manifest.v2+json", Platform: "windows/amd64"},
+		want: Manifest{Kind: KindIndex, Children: []Descriptor{
+			{Digest: dg('a'), Platform: "linux/amd64"},
+			{Digest: dg('b'), Platform: "linux/arm/v7"},
+			{Digest: dg('c'), Platform: "windows/amd64"},
 		}},
 	},
 	{
@@ -149,41 +146,41 @@ var fixtures = []struct {
 		raw: `{"schemaVersion":2,"mediaType":"application/vnd.docker.distribution.manifest.v2+json",
  "config":{"mediaType":"application/vnd.docker.container.image.v1+json","size":1469,"digest":"{1}"},
  "layers":[{"mediaType":"application/vnd.docker.image.rootfs.diff.tar.gzip","size":3370628,"digest":"{2}"}]}`,
-		want: Manifest{MediaType: "application/vnd.docker.distribution.manifest.v2+json", Kind: KindImage},
+		want: Manifest{Kind: KindImage},
 	},
 	{
 		name: "oci image without mediaType",
 		raw: `{"schemaVersion":2,"config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"{1}","size":1469},
  "layers":[{"mediaType":"application/vnd.oci.image.layer.v1.tar+gzip","digest":"{2}","size":100}]}`,
-		want: Manifest{MediaType: "application/vnd.oci.image.manifest.v1+json", Kind: KindImage},
+		want: Manifest{Kind: KindImage},
 	},
 	{
 		name: "nested index without mediaType",
 		raw: `{"schemaVersion":2,"manifests":[
  {"mediaType":"application/vnd.oci.image.index.v1+json","digest":"{1}","size":900},
  {"mediaType":"application/vnd.oci.image.index.v1+json","digest":"{2}","size":900}]}`,
-		want: Manifest{MediaType: "application/vnd.oci.image.index.v1+json", Kind: KindIndex, Children: []Descriptor{
-			{Digest: dg('1'), MediaType: "application/vnd.oci.image.index.v1+json"},
-			{Digest: dg('2'), MediaType: "application/vnd.oci.image.index.v1+json"},
+		want: Manifest{Kind: KindIndex, Children: []Descriptor{
+			{Digest: dg('1')},
+			{Digest: dg('2')},
 		}},
 	},
 	{
 		name: "empty index",
 		raw:  `{"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[]}`,
-		want: Manifest{MediaType: "application/vnd.oci.image.index.v1+json", Kind: KindIndex, Children: []Descriptor{}},
+		want: Manifest{Kind: KindIndex, Children: []Descriptor{}},
 	},
 	{
 		name: "ORAS artifact",
 		raw: `{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json",
  "config":{"mediaType":"application/vnd.acme.rocket.config","digest":"{1}","size":2},
  "layers":[{"mediaType":"application/vnd.oci.image.layer.v1.tar","digest":"{2}","size":12,"annotations":{"org.opencontainers.image.title":"artifact.txt"}}]}`,
-		want: Manifest{MediaType: "application/vnd.oci.image.manifest.v1+json", ArtifactType: "application/vnd.acme.rocket.config", Kind: KindOther},
+		want: Manifest{Kind: KindOther},
 	},
 	{
 		name: "flux artifact with artifactType",
 		raw: `{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","artifactType":"application/vnd.cncf.flux.content.v1.tar+gzip",
  "config":` + emptyConfig + `,"layers":[{"mediaType":"application/vnd.cncf.flux.content.v1.tar+gzip","digest":"{2}","size":12}]}`,
-		want: Manifest{MediaType: "application/vnd.oci.image.manifest.v1+json", ArtifactType: "application/vnd.cncf.flux.content.v1.tar+gzip", Kind: KindOther},
+		want: Manifest{Kind: KindOther},
 	},
 }
 

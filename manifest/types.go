@@ -17,8 +17,7 @@ const (
 
 // Descriptor is one entry of an index.
 type Descriptor struct {
-	Digest    string
-	MediaType string
+	Digest string
 	// Platform is "os/arch" or "os/arch/variant" ("linux/arm64/v8"), "" when the
 	// entry has none. buildx attestation entries say "unknown/unknown".
 	Platform string
@@ -30,12 +29,12 @@ type Descriptor struct {
 // Manifest is the part of a manifest the graph needs. Layers and configs are
 // never fetched: everything here comes from the manifest body itself.
 type Manifest struct {
-	Digest       string
-	MediaType    string
-	ArtifactType string // manifest artifactType, else config media type for non-image configs
-	Kind         Kind
-	Children     []Descriptor // index entries in manifest order; nil for non-indexes
-	Subject      string       // OCI 1.1 subject digest, "" when none
+	Digest string
+	// Kind is all a decision needs of the media and artifact types, so
+	// they are not kept: 32 bytes a manifest at 100,000 of them.
+	Kind     Kind
+	Children []Descriptor // index entries in manifest order; nil for non-indexes
+	Subject  string       // OCI 1.1 subject digest, "" when none
 	// Size is the manifest body's length in bytes: what its version takes
 	// in the registry besides its blobs.
 	Size int64
