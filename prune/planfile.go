@@ -225,10 +225,32 @@ func ReadPlanFile(data []byte) (*PlanFile, error) {
 	if f.Version != PlanFormatVersion {
 		return nil, fmt.Errorf("plan file version %d is not supported (this ghcr-prune reads version %d)", f.Version, PlanFormatVersion)
 	}
+	f.giveVersions()
 	if err := f.check(); err != nil {
 		return nil, err
 	}
 	return &f, nil
+}
+
+// giveVersions gives a decision whose line has none of its version's keys
+// a version of zero values, which json leaves nil, so that readers and
+// check find an id of 0 and no digest rather than a nil version.
+func (f *PlanFile) giveVersions() {
+	give := func(d *retention.Decision) {
+		if d.Version == nil {
+			d.Version = &retention.Version{}
+		}
+	}
+	for _, p := range f.Packages {
+		for i := range p.Delete {
+			give(&p.Delete[i].Decision)
+		}
+		for _, ds := range [][]retention.Decision{p.Deferred, p.Keep} {
+			for i := range ds {
+				give(&ds[i])
+			}
+		}
+	}
 }
 
 // check validates what readers of the plan file act on; each error names

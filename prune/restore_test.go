@@ -3,13 +3,14 @@ package prune
 import (
 	"strings"
 	"testing"
+
+	"github.com/ghcr-prune/ghcr-prune/retention"
 )
 
 func TestRestoreItems(t *testing.T) {
 	d := func(id int64, digest string, o Outcome) Deletion {
-		var dd Deletion
-		dd.ID, dd.Digest, dd.Outcome = id, "sha256:"+strings.Repeat(digest, 64), o
-		return dd
+		v := &retention.Version{ID: id, Digest: "sha256:" + strings.Repeat(digest, 64)}
+		return Deletion{Decision: retention.Decision{Version: v}, Outcome: o}
 	}
 	plan := func(owner string, dryRun bool) *PlanFile {
 		return &PlanFile{

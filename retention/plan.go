@@ -24,12 +24,14 @@ import (
 
 // Version is one package version as the Packages API lists it. For a
 // container package every manifest digest is its own version.
+// Its json keys are those of a Decision's line in the plan file, which
+// holds its version rather than a copy.
 type Version struct {
-	ID        int64
-	Digest    string
-	Tags      []string
-	CreatedAt time.Time
-	UpdatedAt time.Time
+	ID        int64     `json:"id"`
+	Digest    string    `json:"digest"`
+	Tags      []string  `json:"tags"`
+	CreatedAt time.Time `json:"created_at"`
+	UpdatedAt time.Time `json:"updated_at"`
 }
 
 // Snapshot is everything the decision depends on: every version of one
@@ -56,16 +58,15 @@ const (
 )
 
 // Decision is the fate of one version and why.
+//
+// It points at its version, which it must not change, instead of copying
+// it: 80 bytes less for each of a plan's 100,000 decisions.
 type Decision struct {
-	ID        int64         `json:"id"`
-	Digest    string        `json:"digest"`
-	Tags      []string      `json:"tags"`
-	Kind      manifest.Kind `json:"kind"`
-	Platform  string        `json:"platform,omitempty"`
-	CreatedAt time.Time     `json:"created_at"`
-	UpdatedAt time.Time     `json:"updated_at"`
-	Action    Action        `json:"decision"`
-	Reason    string        `json:"reason"`
+	*Version
+	Kind     manifest.Kind `json:"kind"`
+	Platform string        `json:"platform,omitempty"`
+	Action   Action        `json:"decision"`
+	Reason   string        `json:"reason"`
 	// KeptBy is the root a kept version hangs from, "" for roots themselves.
 	KeptBy string `json:"kept_by,omitempty"`
 }
@@ -139,6 +140,11 @@ func graphOf(s Snapshot) (refGraph, []listed, error) {
 	versions := make([]listed, len(s.Versions))
 	for i := range s.Versions {
 		versions[i].Version = &s.Versions[i]
+		if s.Versions[i].Tags == nil {
+			// The plan's decisions hold these versions, and the plan
+			// file says [] for no tags rather than null.
+			s.Versions[i].Tags = []string{}
+		}
 	}
 	newestFirst := func(a, b listed) int {
 		return cmp.Or(b.UpdatedAt.Compare(a.UpdatedAt), cmp.Compare(b.ID, a.ID))

@@ -11,15 +11,11 @@ import (
 // decision is v's line in the plan.
 func (m marker) decision(v listed, a Action, why string) Decision {
 	return Decision{
-		ID:        v.ID,
-		Digest:    v.Digest,
-		Tags:      append([]string{}, v.Tags...), // [] rather than null in the plan file
-		Kind:      m.g.kind(v.id),
-		Platform:  m.g.platform(v.id),
-		CreatedAt: v.CreatedAt,
-		UpdatedAt: v.UpdatedAt,
-		Action:    a,
-		Reason:    why,
+		Version:  v.Version,
+		Kind:     m.g.kind(v.id),
+		Platform: m.g.platform(v.id),
+		Action:   a,
+		Reason:   why,
 	}
 }
 

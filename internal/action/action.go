@@ -267,7 +267,7 @@ func (s *sentDeletions) DeleteVersion(ctx context.Context, pkg string, id int64)
 	s.mu.Lock()
 	v := s.listedLocked(id)
 	d := prune.Deletion{
-		Decision: retention.Decision{ID: id, Digest: v.Digest, Tags: v.Tags, CreatedAt: v.CreatedAt, UpdatedAt: v.UpdatedAt, Action: retention.Delete, Reason: "deletion sent before the run stopped"},
+		Decision: retention.Decision{Version: &retention.Version{ID: id, Digest: v.Digest, Tags: v.Tags, CreatedAt: v.CreatedAt, UpdatedAt: v.UpdatedAt}, Action: retention.Delete, Reason: "deletion sent before the run stopped"},
 		Outcome:  prune.Deleted,
 		Detail:   "the run stopped while this deletion was in flight; it may not have been made",
 	}

@@ -38,7 +38,7 @@ func TestDeleteQuestion(t *testing.T) {
 	plan := func(deletes, untags int) *retention.Plan {
 		p := &retention.Plan{}
 		for range deletes {
-			p.Delete = append(p.Delete, retention.Decision{})
+			p.Delete = append(p.Delete, retention.Decision{Version: &retention.Version{}})
 		}
 		for range untags {
 			p.Untag = append(p.Untag, retention.Untag{Tags: []string{"a", "b"}})
