@@ -42,12 +42,14 @@ func (m marker) plan(pkg string, versions []listed) (*Plan, error) {
 	for id := range m.candidates {
 		plan.candidates[id] = true
 	}
+	// Counted before the decisions are made, so that its maps of every
+	// blob are gone before the decisions take their megabytes.
+	plan.Reclaimed = plan.frees(toDelete)
 	plan.Keep = m.keepDecisions(versions, kept)
 	plan.Delete = m.deleteDecisions(versions, order, toDelete)
 	plan.Untag = m.untagsOf(versions, toDelete)
 	plan.Broken = m.brokenOf(versions, toDelete)
 	plan.Unresolved = m.unresolved
-	plan.Reclaimed = plan.frees(toDelete)
 	return plan, nil
 }
 
