@@ -115,6 +115,9 @@ func (p *prefetch) work(ctx context.Context) {
 		}
 		v := p.queue[0][0]
 		if p.queue[0] = p.queue[0][1:]; len(p.queue[0]) == 0 {
+			// Cleared, or the queue's array would keep every page read
+			// alive: megabytes at 100,000 versions.
+			p.queue[0] = nil
 			p.queue = p.queue[1:]
 		}
 		p.mu.Unlock()
@@ -160,6 +163,7 @@ func (p *prefetch) finish(versions []retention.Version, listed bool) (map[string
 	p.wake.Broadcast()
 	p.mu.Unlock()
 	p.wg.Wait()
+	p.queued = nil // megabytes at 100,000 versions, and no more digests come
 	if !listed {
 		return nil, nil
 	}
@@ -167,15 +171,22 @@ func (p *prefetch) finish(versions []retention.Version, listed bool) (map[string
 		return nil, p.err
 	}
 	canon := digestsOf(versions)
+	for d, m := range p.got {
+		if _, ok := canon[d]; ok {
+			shareDigests(canon, m)
+		} else {
+			delete(p.got, d)
+		}
+	}
+	if len(p.known) == 0 {
+		return p.got, nil // no copy of a map of 100,000 manifests
+	}
 	out := make(map[string]*manifest.Manifest, len(p.known)+len(p.got))
 	for d, m := range p.known {
 		out[d] = m
 	}
 	for d, m := range p.got {
-		if _, ok := canon[d]; ok {
-			shareDigests(canon, m)
-			out[d] = m
-		}
+		out[d] = m
 	}
 	return out, nil
 }
