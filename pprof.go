@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/metrics"
 	"runtime/pprof"
 	"time"
 )
@@ -13,7 +14,9 @@ import (
 // process, for measuring it as a runner runs it: CPU profiles a second at a
 // time (cpu-N.pprof; go tool pprof merges them), and a heap profile written
 // whenever the heap in use reaches a new high (heap.pprof), so that it shows
-// the peak rather than the end. A debugging aid, not an input.
+// the peak rather than the end, and one whenever the live heap the last
+// collection found does (live.pprof, its size in live-peak.txt): the heap in
+// use is mostly garbage at its peak. A debugging aid, not an input.
 func init() {
 	dir := os.Getenv("GHCR_PRUNE_PPROF")
 	if dir == "" {
@@ -44,11 +47,20 @@ func profileCPU(dir string) {
 }
 
 func profileHeapPeak(dir string) {
-	var peak, peakSys uint64
+	var peak, peakSys, peakLive uint64
+	live := []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
 	for {
 		time.Sleep(50 * time.Millisecond)
 		var ms runtime.MemStats
 		runtime.ReadMemStats(&ms)
+		if metrics.Read(live); live[0].Value.Uint64() > peakLive+peakLive/50 {
+			peakLive = live[0].Value.Uint64()
+			if f, err := os.Create(filepath.Join(dir, "live.pprof")); err == nil {
+				pprof.Lookup("heap").WriteTo(f, 0)
+				f.Close()
+			}
+			os.WriteFile(filepath.Join(dir, "live-peak.txt"), []byte(fmt.Sprintf("live %.1f MiB NumGC %d\n", float64(peakLive)/(1<<20), ms.NumGC)), 0o644)
+		}
 		if ms.Sys > peakSys {
 			peakSys = ms.Sys
 			status, _ := os.ReadFile("/proc/self/status")
