@@ -87,12 +87,7 @@ func TestActionsStore(t *testing.T) {
 				t.Fatalf("Load on empty = %d, %v", c.Len(), err)
 			}
 			reg, ds := newFakeRegistry(30)
-			get := Wrap(reg.fetch, c)
-			for _, d := range ds {
-				if _, err := get(ctx, "pkg", d); err != nil {
-					t.Fatal(err)
-				}
-			}
+			fetchAll(t, c, reg, ds)
 			if err := st.Save(ctx, c); err != nil {
 				t.Fatalf("Save: %v", err)
 			}

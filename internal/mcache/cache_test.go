@@ -47,6 +47,26 @@ func newFakeRegistry(n int) (*fakeRegistry, []string) {
 	return r, ds
 }
 
+// fetchAll reads digests through c as a run does: what c lacks is fetched
+// from reg and kept.
+func fetchAll(t testing.TB, c *Cache, reg *fakeRegistry, digests []string) {
+	t.Helper()
+	get := Wrap(reg.fetch, c)
+	for _, d := range digests {
+		if _, err := get(context.Background(), "pkg", d); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// heap is the Go heap in use once collected.
+func heap() uint64 {
+	runtime.GC()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	return ms.HeapInuse
+}
+
 func (r *fakeRegistry) fetch(ctx context.Context, pkg, digest string) ([]byte, error) {
 	r.total.Add(1)
 	r.mu.Lock()
@@ -309,12 +329,6 @@ func TestCacheHeapStaysSmall(t *testing.T) {
 		t.Skip("stores 20 MB")
 	}
 	const n, size = 20_000, 1024
-	heap := func() uint64 {
-		runtime.GC()
-		var ms runtime.MemStats
-		runtime.ReadMemStats(&ms)
-		return ms.HeapInuse
-	}
 	before := heap()
 	c := newCache(t, nil)
 	raw := make([]byte, size)

@@ -132,12 +132,7 @@ func TestDirRoundTrip(t *testing.T) {
 	}
 
 	// Cold run: one pack, nothing else.
-	get := Wrap(reg.fetch, c)
-	for _, d := range ds {
-		if _, err := get(ctx, "pkg", d); err != nil {
-			t.Fatal(err)
-		}
-	}
+	fetchAll(t, c, reg, ds)
 	if err := st.Save(ctx, c); err != nil {
 		t.Fatal(err)
 	}
@@ -567,12 +562,6 @@ func TestDirWarmLoadStaysOffHeap(t *testing.T) {
 	if err := Dir(path).Save(context.Background(), src); err != nil {
 		t.Fatal(err)
 	}
-	heap := func() uint64 {
-		runtime.GC()
-		var ms runtime.MemStats
-		runtime.ReadMemStats(&ms)
-		return ms.HeapInuse
-	}
 	before := heap()
 	c, err := loadCache(t, Dir(path))
 	if err != nil || c.Len() != n {
@@ -679,12 +668,7 @@ func TestDirSaveRemovesStaleTemporaryPacks(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	get := Wrap(reg.fetch, c)
-	for _, d := range ds {
-		if _, err := get(ctx, "pkg", d); err != nil {
-			t.Fatal(err)
-		}
-	}
+	fetchAll(t, c, reg, ds)
 	if err := st.Save(ctx, c); err != nil {
 		t.Fatal(err)
 	}
