@@ -644,7 +644,7 @@ func TestE2EGraphHelm(t *testing.T) {
 	e.expectRemaining(chart)
 	e.expectPullable()
 	expectDeletedCount(e, r, 1)
-	if d := r.report.Packages[0].Plan.Delete; len(d) != 1 || !strings.Contains(string(d[0].Kind), "helm") {
+	if d := r.report.Packages[0].Plan.Delete; len(d) != 1 || !strings.Contains(d[0].Kind.String(), "helm") {
 		t.Errorf("deletions %+v, want the old chart as a helm chart", d)
 	}
 }

@@ -40,7 +40,7 @@ func TestE2ERaceNewIndexReusesAPlannedChild(t *testing.T) {
 	e.ok(r)
 	e.expectRemaining(keep, fresh, children[0])
 	e.expectPullable()
-	if !strings.Contains(r.summary, "kept now: platform") {
+	if !strings.Contains(r.summary, "kept now: in index") {
 		t.Errorf("the summary does not say why the reused child was kept:\n%s", r.summary)
 	}
 }

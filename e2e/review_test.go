@@ -176,7 +176,7 @@ func TestE2EReviewApplyPlan(t *testing.T) {
 	for _, s := range r.report.Packages[0].Withdrawn {
 		skipped[s.Digest] = s.Reason
 	}
-	for d, want := range map[string]string{retag: "now kept: tag keepme", gone: "gone", oldChildren[0]: "now kept: platform"} {
+	for d, want := range map[string]string{retag: "now kept: tag keepme", gone: "gone", oldChildren[0]: "now kept: in index"} {
 		if !strings.HasPrefix(skipped[d], want) {
 			t.Errorf("skip reason of %s = %q, want prefix %q", d, skipped[d], want)
 		}

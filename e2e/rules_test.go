@@ -27,6 +27,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/types"
 
 	"github.com/ghcr-prune/ghcr-prune/prune"
+	"github.com/ghcr-prune/ghcr-prune/retention"
 )
 
 // expectNoChange asserts that a run that failed on its input sent no
@@ -271,7 +272,7 @@ func TestE2ERulesRefusalsPredicted(t *testing.T) {
 	}
 	blocked := ""
 	for _, d := range f.Packages[0].Keep {
-		if d.Action == "blocked" {
+		if d.Action == retention.Blocked {
 			blocked = d.Digest
 		}
 	}

@@ -44,10 +44,10 @@ type rawManifest struct {
 	SchemaVersion int64            `json:"schemaVersion"`
 	MediaType     string           `json:"mediaType"`
 	ArtifactType  string           `json:"artifactType"`
-	Manifests     []rawDescriptor  `json:"manifests"`
-	Config        *rawDescriptor   `json:"config"`
-	Layers        []rawDescriptor  `json:"layers"`
-	Subject       *rawDescriptor   `json:"subject"`
+	Manifests     []rawEntry       `json:"manifests"`
+	Config        *rawBlob         `json:"config"`
+	Layers        []rawBlob        `json:"layers"`
+	Subject       *rawBlob         `json:"subject"`
 	Annotations   placeholderNotes `json:"annotations"`
 }
 
@@ -75,15 +75,27 @@ func (p *placeholderNotes) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
-// rawDescriptor keeps the digest as a string, unlike v1.Descriptor, so that
-// an invalid digest can be reported together with where it was found.
-type rawDescriptor struct {
-	MediaType    string            `json:"mediaType"`
-	Digest       string            `json:"digest"`
-	Size         int64             `json:"size"`
-	ArtifactType string            `json:"artifactType"`
-	Platform     *v1.Platform      `json:"platform"`
-	Annotations  map[string]string `json:"annotations"`
+// rawEntry is an index entry, and rawBlob a config, layer or subject: each
+// only with the fields Parse reads, so that decoding allocates nothing for
+// the rest (a platform's features, a layer's annotations). Both keep the
+// digest as a string, unlike v1.Descriptor, so that an invalid digest can
+// be reported together with where it was found.
+type rawEntry struct {
+	Digest      string            `json:"digest"`
+	Platform    *rawPlatform      `json:"platform"`
+	Annotations map[string]string `json:"annotations"`
+}
+
+type rawPlatform struct {
+	OS           string `json:"os"`
+	Architecture string `json:"architecture"`
+	Variant      string `json:"variant"`
+}
+
+type rawBlob struct {
+	MediaType string `json:"mediaType"`
+	Digest    string `json:"digest"`
+	Size      int64  `json:"size"`
 }
 
 // Parse checks that raw is the manifest named by digest and extracts what the
@@ -189,13 +201,13 @@ func intern(s string) string {
 	return unique.Make(s).Value()
 }
 
-func indexChildren(entries []rawDescriptor) ([]Descriptor, error) {
+func indexChildren(entries []rawEntry) ([]Descriptor, error) {
 	children := make([]Descriptor, 0, len(entries))
 	for i, e := range entries {
 		if err := validDigest(e.Digest); err != nil {
 			return nil, fmt.Errorf("index entry %d: digest %q: %w", i, e.Digest, err)
 		}
-		d := Descriptor{Digest: e.Digest, Platform: intern(Platform(e.Platform))}
+		d := Descriptor{Digest: e.Digest, Platform: intern(e.Platform.String())}
 		if e.Annotations[annotationRefType] == refTypeAttestManifest {
 			d.Attests = e.Annotations[annotationRefDigest]
 			if err := validDigest(d.Attests); err != nil {
@@ -209,7 +221,7 @@ func indexChildren(entries []rawDescriptor) ([]Descriptor, error) {
 
 // validBlobs rejects malformed config and layer digests. They are never
 // fetched, so sha512 is fine here; a bad one means a corrupt manifest.
-func validBlobs(config *rawDescriptor, layers []rawDescriptor) error {
+func validBlobs(config *rawBlob, layers []rawBlob) error {
 	if _, err := v1.NewHash(config.Digest); err != nil {
 		return fmt.Errorf("config digest %q: %w", config.Digest, err)
 	}
@@ -224,7 +236,7 @@ func validBlobs(config *rawDescriptor, layers []rawDescriptor) error {
 // blobsOf lists the config and layers with their sizes. A negative size
 // is nonsense a registry would not accept; it counts as nothing rather than
 // making the package unreadable, since sizes decide no deletion.
-func blobsOf(config *rawDescriptor, layers []rawDescriptor) []Blob {
+func blobsOf(config *rawBlob, layers []rawBlob) []Blob {
 	blobs := make([]Blob, 1, 1+len(layers))
 	blobs[0] = Blob{Key: blobKey(config.Digest), Size: max(config.Size, 0)}
 	for _, d := range layers {
@@ -262,7 +274,7 @@ func isPlaceholder(r rawManifest) bool {
 // and signatures often carry a subject or an image config too, and must not be
 // mistaken for a generic referrer or a runnable image. artifactType is the
 // manifest's own, which a config's media type stands in for when it is absent.
-func classify(m *Manifest, artifactType, configType string, layers []rawDescriptor) Kind {
+func classify(m *Manifest, artifactType, configType string, layers []rawBlob) Kind {
 	if artifactType == "" {
 		artifactType = configType
 	}
@@ -305,6 +317,14 @@ func isImageConfig(mediaType string) bool {
 // in docker --platform. The OS version is left out: it only matters for
 // Windows images and would make the summary noisy.
 func Platform(p *v1.Platform) string {
+	if p == nil {
+		return ""
+	}
+	return (&rawPlatform{OS: p.OS, Architecture: p.Architecture, Variant: p.Variant}).String()
+}
+
+// String is Platform of the platform p is.
+func (p *rawPlatform) String() string {
 	if p == nil || (p.OS == "" && p.Architecture == "") {
 		return ""
 	}

@@ -2,18 +2,54 @@
 // graph of a GHCR package: which version points at which.
 package manifest
 
-// Kind is what a manifest is, in the words the job summary uses.
-type Kind string
+import (
+	"fmt"
+	"strconv"
+)
+
+// Kind is what a manifest is; its String is the word the job summary
+// and the plan file use. A byte rather than the word itself: a plan holds
+// one a manifest and one a decision, 100,000 of each at scale.
+type Kind uint8
 
 const (
-	KindIndex       Kind = "index"
-	KindImage       Kind = "image"
-	KindAttestation Kind = "attestation" // buildx attestation manifest, cosign .att, in-toto layers
-	KindSignature   Kind = "signature"   // cosign simple signing or a sigstore bundle
-	KindReferrer    Kind = "referrer"    // any other manifest with an OCI 1.1 subject (SBOMs, ...)
-	KindHelm        Kind = "helm chart"
-	KindOther       Kind = "other" // an artifact we do not recognise: a leaf, protected by its tags
+	KindIndex       Kind = iota + 1
+	KindImage            // a runnable image
+	KindAttestation      // buildx attestation manifest, cosign .att, in-toto layers
+	KindSignature        // cosign simple signing or a sigstore bundle
+	KindReferrer         // any other manifest with an OCI 1.1 subject (SBOMs, ...)
+	KindHelm
+	KindOther // an artifact we do not recognise: a leaf, protected by its tags
 )
+
+// kindNames are the words of the kinds, by kind; the zero Kind is "".
+var kindNames = [...]string{"", "index", "image", "attestation", "signature", "referrer", "helm chart", "other"}
+
+func (k Kind) String() string {
+	if int(k) < len(kindNames) {
+		return kindNames[k]
+	}
+	return "Kind(" + strconv.Itoa(int(k)) + ")"
+}
+
+// MarshalText writes the kind's word, so that JSON says "index", not 1.
+func (k Kind) MarshalText() ([]byte, error) {
+	if int(k) >= len(kindNames) {
+		return nil, fmt.Errorf("no such kind: %d", k)
+	}
+	return []byte(kindNames[k]), nil
+}
+
+// UnmarshalText reads a kind's word, as MarshalText writes it.
+func (k *Kind) UnmarshalText(b []byte) error {
+	for i, name := range kindNames {
+		if name == string(b) {
+			*k = Kind(i)
+			return nil
+		}
+	}
+	return fmt.Errorf("unknown manifest kind %q", b)
+}
 
 // Descriptor is one entry of an index.
 type Descriptor struct {
@@ -29,10 +65,7 @@ type Descriptor struct {
 // Manifest is the part of a manifest the graph needs. Layers and configs are
 // never fetched: everything here comes from the manifest body itself.
 type Manifest struct {
-	Digest string
-	// Kind is all a decision needs of the media and artifact types, so
-	// they are not kept: 32 bytes a manifest at 100,000 of them.
-	Kind     Kind
+	Digest   string
 	Children []Descriptor // index entries in manifest order; nil for non-indexes
 	Subject  string       // OCI 1.1 subject digest, "" when none
 	// Size is the manifest body's length in bytes: what its version takes
@@ -42,6 +75,9 @@ type Manifest struct {
 	// index), with the sizes the manifest gives them, so a plan can say
 	// what deleting frees without fetching a blob.
 	Blobs []Blob
+	// Kind is all a decision needs of the media and artifact types, so
+	// they are not kept. It sits next to Placeholder, the two in one word.
+	Kind Kind
 	// Placeholder marks a manifest ghcr-prune itself pushed to move a tag
 	// away (see internal/ghcr's Untag): it is never anyone's image.
 	Placeholder bool

@@ -72,7 +72,7 @@ func RestoreItems(f *PlanFile, owner string, named func(pkg string) bool) ([]Res
 				continue
 			}
 			seen[key] = true
-			items = append(items, RestoreItem{Package: p.Package, ID: d.ID, Digest: d.Digest, Tags: d.Tags, Kind: string(d.Kind)})
+			items = append(items, RestoreItem{Package: p.Package, ID: d.ID, Digest: d.Digest, Tags: d.Tags, Kind: d.Kind.String()})
 		}
 	}
 	if len(unnamed) > 0 {

@@ -410,7 +410,7 @@ func logPlan(log Logger, pr PackageReport, dryRun bool) {
 	}
 	log.Infof("%s: %d versions, keeping %d, %s %d", pr.Package, pr.Versions, len(plan.Keep), verb, len(plan.Delete))
 	for _, d := range plan.Delete {
-		log.Infof("  %s %d %s %s: %s", verb, d.ID, retention.ShortDigest(d.Digest), d.Kind, d.Reason)
+		log.Infof("  %s %d %s %s: %s", verb, d.ID, retention.ShortDigest(d.Digest), kindCell(d), d.Reason)
 	}
 	for _, u := range plan.Untag {
 		log.Infof("  %s tags %s from %d %s (keeps %s)", untag, strings.Join(u.Tags, ", "), u.ID, retention.ShortDigest(u.Digest), strings.Join(u.Keep, ", "))

@@ -609,7 +609,7 @@ func kindCell(d retention.Decision) string {
 	if d.Platform != "" {
 		return fmt.Sprintf("%s %s", d.Kind, d.Platform)
 	}
-	return string(d.Kind)
+	return d.Kind.String()
 }
 
 func tagsCell(tags []string) string {

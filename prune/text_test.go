@@ -41,7 +41,7 @@ func TestTextHasTheSummarysContent(t *testing.T) {
 		"Token: classic personal access token (ghp_).",
 		"Deleted 5 of 6 planned versions:",
 		"untagged, 4 days old",
-		"platform linux/arm64 of deleted index",
+		"in deleted index",
 		"refused: Publicly visible package versions",
 		"Removed 1 of 1 tag from images that stay:",
 		"Kept 8 versions (3 kept for their own sake, the rest because those reach them):",

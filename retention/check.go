@@ -10,12 +10,11 @@ import (
 // Compute is meant to make them true by construction; Check is the second
 // pair of eyes that turns a bug into a failed run instead of a broken image.
 func (p *Plan) Check(policy Policy) error {
-	kept := make(map[string]bool, len(p.Keep)+len(p.Deferred))
-	for _, d := range p.Keep {
-		kept[d.Digest] = true
-	}
-	for _, d := range p.Deferred {
-		kept[d.Digest] = true
+	kept := p.newDigestSet()
+	for _, list := range [][]Decision{p.Keep, p.Deferred} {
+		for _, d := range list {
+			kept.add(d.Digest)
+		}
 	}
 	if err := p.checkDeletions(policy, kept); err != nil {
 		return err
@@ -23,8 +22,8 @@ func (p *Plan) Check(policy Policy) error {
 	if p.graph == nil {
 		return nil
 	}
-	if n := p.graph.Versions(); n != len(kept)+len(p.Delete) {
-		return invariantError("%d versions but %d decisions", n, len(kept)+len(p.Delete))
+	if n := p.graph.Versions(); n != kept.n+len(p.Delete) {
+		return invariantError("%d versions but %d decisions", n, kept.n+len(p.Delete))
 	}
 	if err := p.checkKeptIntact(); err != nil {
 		return err
@@ -34,16 +33,15 @@ func (p *Plan) Check(policy Policy) error {
 
 // checkDeletions checks each deletion on its own: decided once, and not
 // protected by exclude-tags.
-func (p *Plan) checkDeletions(policy Policy, kept map[string]bool) error {
-	seen := make(map[string]bool, len(p.Delete))
+func (p *Plan) checkDeletions(policy Policy, kept *digestSet) error {
+	seen := p.newDigestSet()
 	for _, d := range p.Delete {
-		if kept[d.Digest] {
+		if kept.has(d.Digest) {
 			return invariantError("%s is both kept and deleted", d.Digest)
 		}
-		if seen[d.Digest] {
+		if !seen.add(d.Digest) {
 			return invariantError("%s is deleted twice", d.Digest)
 		}
-		seen[d.Digest] = true
 		if policy.ExcludeTags.MatchDigest(d.Digest) {
 			return invariantError("%s is listed in exclude-tags but planned for deletion", d.Digest)
 		}
@@ -54,6 +52,55 @@ func (p *Plan) checkDeletions(policy Policy, kept map[string]bool) error {
 		}
 	}
 	return nil
+}
+
+// digestSet is a set of digests, by id in the plan's graph for the digests
+// it has: at 100,000 versions a map of them is megabytes, built at the
+// run's busiest moment. n counts the distinct digests added.
+type digestSet struct {
+	graph *manifest.Graph
+	ids   []bool
+	other map[string]bool // digests the graph does not have, or all without one
+	n     int
+}
+
+func (p *Plan) newDigestSet() *digestSet {
+	s := &digestSet{graph: p.graph, other: map[string]bool{}}
+	if p.graph != nil {
+		s.ids = make([]bool, p.graph.Len())
+	}
+	return s
+}
+
+// add adds digest and reports whether it was not there yet.
+func (s *digestSet) add(digest string) bool {
+	if id, ok := s.id(digest); ok {
+		if s.ids[id] {
+			return false
+		}
+		s.ids[id] = true
+	} else {
+		if s.other[digest] {
+			return false
+		}
+		s.other[digest] = true
+	}
+	s.n++
+	return true
+}
+
+func (s *digestSet) has(digest string) bool {
+	if id, ok := s.id(digest); ok {
+		return s.ids[id]
+	}
+	return s.other[digest]
+}
+
+func (s *digestSet) id(digest string) (int32, bool) {
+	if s.graph == nil {
+		return 0, false
+	}
+	return s.graph.ID(digest)
 }
 
 // checkKeptIntact checks that every kept version keeps its children, its
@@ -87,20 +134,21 @@ func (p *Plan) checkKeptIntact() error {
 // checkOrder checks that nothing is deleted while a version that points at
 // it still waits its turn.
 func (p *Plan) checkOrder() error {
-	turn := make([]int, p.graph.Len()) // by id: 1 + the position in p.Delete, 0 if not there
+	turn := make([]int, p.graph.Len())  // by id: 1 + the position in p.Delete, 0 if not there
+	ids := make([]int32, len(p.Delete)) // by position, -1 for a digest not in the graph
 	for i, d := range p.Delete {
+		ids[i] = -1
 		if id, ok := p.graph.ID(d.Digest); ok {
-			turn[id] = i + 1
+			turn[id], ids[i] = i+1, id
 		}
 	}
-	for i, d := range p.Delete {
-		id, ok := p.graph.ID(d.Digest)
-		if !ok {
+	for i, id := range ids {
+		if id < 0 {
 			continue
 		}
 		for _, e := range p.graph.In(id) {
 			if turn[e.From] > i+1 {
-				return invariantError("%s would be deleted before %s, which points at it", d.Digest, p.graph.Digest(e.From))
+				return invariantError("%s would be deleted before %s, which points at it", p.Delete[i].Digest, p.graph.Digest(e.From))
 			}
 		}
 	}

@@ -148,6 +148,7 @@ func (m marker) keepDecisions(versions []listed, kept *manifest.Reach) []Decisio
 		return nil
 	}
 	out := make([]Decision, 0, kept.Len()) // sized once: megabytes a doubling at 100,000
+	said := inIndex{}
 	for _, v := range versions {
 		if !kept.Has(v.id) {
 			continue
@@ -156,7 +157,7 @@ func (m marker) keepDecisions(versions []listed, kept *manifest.Reach) []Decisio
 		if m.blocked[v.id] {
 			dec.Action = Blocked
 		}
-		dec.Reason, dec.KeptBy = m.keepReason(v.id, &dec, kept)
+		dec.Reason, dec.KeptBy = m.keepReason(v.id, &dec, kept, said)
 		out = append(out, dec)
 	}
 	return out
@@ -174,9 +175,10 @@ func (m marker) deleteDecisions(versions []listed, order []int32, toDelete []boo
 		at[v.id] = int32(i)
 	}
 	out := make([]Decision, len(order))
+	said := inIndex{}
 	for i, id := range order {
 		out[i] = m.decision(versions[at[id]], Delete, "")
-		out[i].Reason = m.deleteReason(id, &out[i], toDelete)
+		out[i].Reason = m.deleteReason(id, &out[i], toDelete, said)
 	}
 	return out
 }

@@ -41,7 +41,7 @@ func TestRefusalsPredicted(t *testing.T) {
 			},
 			want: map[string]string{
 				"new":       "blocked: tag v2 matches delete-tags, 2 days old; " + lastTagged,
-				"new/amd64": "keep: platform linux/amd64 of " + short("new") + " (tag v2 matches delete-tags, 2 days old; " + lastTagged + ")",
+				"new/amd64": "keep: in index " + short("new") + " (tag v2 matches delete-tags, 2 days old; " + lastTagged + ")",
 				"old":       "delete: tag v1 matches delete-tags, 9 days old",
 				"u":         "delete: untagged, 9 days old",
 			},

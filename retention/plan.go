@@ -16,6 +16,7 @@ import (
 	"cmp"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -42,20 +43,50 @@ type Snapshot struct {
 	Manifests map[string]*manifest.Manifest // by digest
 }
 
-// Action is what happens to a version.
-type Action string
+// Action is what happens to a version; its String is the word the plan
+// file and the log use. A byte, as manifest.Kind is, for the same reason.
+type Action uint8
 
 const (
-	Keep   Action = "keep"
-	Delete Action = "delete"
+	Keep Action = iota + 1
+	Delete
 	// Deferred would be deleted, but is left for a later run by
 	// max-deletions or a rate budget that would not cover it.
-	Deferred Action = "deferred"
+	Deferred
 	// Blocked would be deleted, but GitHub would refuse: it is the last
 	// tagged version of the package, or its last version. It is kept, with
 	// all it reaches, and listed among the kept versions.
-	Blocked Action = "blocked"
+	Blocked
 )
+
+// actionNames are the words of the actions, by action; the zero Action is "".
+var actionNames = [...]string{"", "keep", "delete", "deferred", "blocked"}
+
+func (a Action) String() string {
+	if int(a) < len(actionNames) {
+		return actionNames[a]
+	}
+	return "Action(" + strconv.Itoa(int(a)) + ")"
+}
+
+// MarshalText writes the action's word, so that JSON says "keep", not 1.
+func (a Action) MarshalText() ([]byte, error) {
+	if int(a) >= len(actionNames) {
+		return nil, fmt.Errorf("no such decision: %d", a)
+	}
+	return []byte(actionNames[a]), nil
+}
+
+// UnmarshalText reads an action's word, as MarshalText writes it.
+func (a *Action) UnmarshalText(b []byte) error {
+	for i, name := range actionNames {
+		if name == string(b) {
+			*a = Action(i)
+			return nil
+		}
+	}
+	return fmt.Errorf("unknown decision %q", b)
+}
 
 // Decision is the fate of one version and why.
 //

@@ -19,15 +19,39 @@ func (m marker) decision(v listed, a Action, why string) Decision {
 	}
 }
 
-// keepReason names the root the kept version id, decided d so far, hangs
-// from: "platform linux/arm64 of sha256:ab12… (tag prod)".
-func (m marker) keepReason(id int32, d *Decision, kept *manifest.Reach) (why, root string) {
+// inIndex is the reason said once for all the children of one index: at
+// 100,000 versions most decisions are children of an index, and one string
+// each would be megabytes. The child's own kind and platform are in its
+// decision, beside the reason.
+type inIndex map[int32]string
+
+// keepReason names the root the kept version id hangs from: "in index
+// sha256:ab12… (tag prod)", or "signature of sha256:ab12… (tag prod)".
+func (m marker) keepReason(id int32, d *Decision, kept *manifest.Reach, said inIndex) (why, root string) {
 	if why, ok := m.roots[id]; ok {
 		return why, ""
 	}
 	e, _ := kept.Via(id)
 	from := other(e, id)
-	at := from
+	child := e.Kind == manifest.EdgeChild && e.From == from
+	if why, ok := said[from]; ok && child {
+		return why, m.g.Digest(m.rootOf(from, kept))
+	}
+	at := m.rootOf(from, kept)
+	what := "in " + m.g.kind(from).String()
+	if !child {
+		what = relation(id, d, e) + " of"
+	}
+	why = what + " " + ShortDigest(m.g.Digest(from)) + " (" + m.roots[at] + ")"
+	if child {
+		said[from] = why
+	}
+	return why, m.g.Digest(at)
+}
+
+// rootOf is the root the kept version id hangs from, id itself for a root.
+func (m marker) rootOf(id int32, kept *manifest.Reach) int32 {
+	at := id
 	for range kept.Len() {
 		if _, ok := m.roots[at]; ok {
 			break
@@ -35,8 +59,7 @@ func (m marker) keepReason(id int32, d *Decision, kept *manifest.Reach) (why, ro
 		via, _ := kept.Via(at)
 		at = other(via, at)
 	}
-	what, detail := relation(id, d, e)
-	return what + detail + " of " + ShortDigest(m.g.Digest(from)) + " (" + m.roots[at] + ")", m.g.Digest(at)
+	return at
 }
 
 // other is the end of e that is not id: the version that kept it.
@@ -49,49 +72,35 @@ func other(e manifest.Edge, id int32) int32 {
 
 // deleteReason says why the version id, decided d so far, goes: the
 // policy picked it, or everything that pointed at it goes too.
-func (m marker) deleteReason(id int32, d *Decision, toDelete []bool) string {
+func (m marker) deleteReason(id int32, d *Decision, toDelete []bool, said inIndex) string {
 	if why, ok := m.candidates[id]; ok {
 		return why
 	}
 	for _, e := range m.g.In(id) {
 		if e.Kind == manifest.EdgeChild && toDelete[e.From] {
-			return m.goesWith(id, d, e, e.From)
+			why, ok := said[e.From]
+			if !ok {
+				why = "in deleted " + m.g.kind(e.From).String() + " " + ShortDigest(m.g.Digest(e.From))
+				said[e.From] = why
+			}
+			return why
 		}
 	}
 	for _, e := range m.g.Out(id) {
 		if e.Kind != manifest.EdgeChild && toDelete[e.To] {
-			return m.goesWith(id, d, e, e.To)
+			return relation(id, d, e) + " of deleted " + m.g.kind(e.To).String() + " " + ShortDigest(m.g.Digest(e.To))
 		}
 	}
 	return "nothing kept refers to it"
 }
 
-// goesWith says that id goes with the deleted version other, e joining
-// them: "platform linux/amd64 of deleted index sha256:ab12…". Most
-// deletions at scale say this, so it is said in one allocation.
-func (m marker) goesWith(id int32, d *Decision, e manifest.Edge, other int32) string {
-	what, detail := relation(id, d, e)
-	return what + detail + " of deleted " + string(m.g.kind(other)) + " " + ShortDigest(m.g.Digest(other))
-}
-
-// relation names what id, whose decision d says its kind and platform, is
-// to the other end of e, in two parts to be joined, so that a reason
-// naming it is one allocation, not two.
-func relation(id int32, d *Decision, e manifest.Edge) (what, detail string) {
-	if e.Kind != manifest.EdgeChild && e.To == id {
-		return "subject", ""
+// relation names what id, decided d so far, is to the other end of e, an
+// edge that is no index's: its subject, or a referrer of its kind.
+func relation(id int32, d *Decision, e manifest.Edge) string {
+	if e.To == id {
+		return "subject"
 	}
-	if e.Kind == manifest.EdgeChild {
-		switch p := d.Platform; {
-		case d.Kind == manifest.KindAttestation && p != "":
-			return "attestation for ", p
-		case p != "":
-			return "platform ", p
-		default:
-			return "child", ""
-		}
-	}
-	return string(d.Kind), ""
+	return d.Kind.String()
 }
 
 // platform is what the first index listing id says it is for; an

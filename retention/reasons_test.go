@@ -2,6 +2,7 @@ package retention_test
 
 import (
 	"testing"
+	"unsafe"
 
 	"github.com/ghcr-prune/ghcr-prune/retention"
 	"github.com/ghcr-prune/ghcr-prune/retention/retentiontest"
@@ -13,22 +14,39 @@ func TestReasons(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	reasons := map[string]string{}
+	reasons, kinds := map[string]string{}, map[string]string{}
 	for _, d := range append(plan.Delete, plan.Keep...) {
-		reasons[b.Names[d.Digest]] = string(d.Action) + ": " + d.Reason
+		reasons[b.Names[d.Digest]] = d.Action.String() + ": " + d.Reason
+		kinds[b.Names[d.Digest]] = d.Kind.String() + " " + d.Platform
 	}
 	want := map[string]string{
 		"prev":              "delete: untagged, 4 days old",
-		"prev/arm64":        "delete: platform linux/arm64 of deleted index " + retention.ShortDigest(retentiontest.Digest("prev")),
-		"attest:prev/amd64": "delete: attestation for linux/amd64 of deleted index " + retention.ShortDigest(retentiontest.Digest("prev")),
+		"prev/arm64":        "delete: in deleted index " + retention.ShortDigest(retentiontest.Digest("prev")),
+		"attest:prev/amd64": "delete: in deleted index " + retention.ShortDigest(retentiontest.Digest("prev")),
 		"prod":              "keep: tag prod",
-		"prod/arm64":        "keep: platform linux/arm64 of " + retention.ShortDigest(retentiontest.Digest("prod")) + " (tag prod)",
-		"attest:prod/arm64": "keep: attestation for linux/arm64 of " + retention.ShortDigest(retentiontest.Digest("prod")) + " (tag prod)",
+		"prod/arm64":        "keep: in index " + retention.ShortDigest(retentiontest.Digest("prod")) + " (tag prod)",
+		"attest:prod/arm64": "keep: in index " + retention.ShortDigest(retentiontest.Digest("prod")) + " (tag prod)",
 		"sig":               "keep: signature of " + retention.ShortDigest(retentiontest.Digest("prod")) + " (tag prod)",
 	}
 	for n, w := range want {
 		if reasons[n] != w {
 			t.Errorf("%s: got %q, want %q", n, reasons[n], w)
 		}
+	}
+	// The children of an index share its reason; what each of them is
+	// stands beside it.
+	for n, w := range map[string]string{"prev/arm64": "image linux/arm64", "attest:prev/amd64": "attestation linux/amd64", "sig": "signature "} {
+		if kinds[n] != w {
+			t.Errorf("%s: kind and platform %q, want %q", n, kinds[n], w)
+		}
+	}
+	var children []string
+	for _, d := range plan.Delete {
+		if d.Reason == "in deleted index "+retention.ShortDigest(retentiontest.Digest("prev")) {
+			children = append(children, d.Reason)
+		}
+	}
+	if len(children) != 4 || unsafe.StringData(children[0]) != unsafe.StringData(children[3]) {
+		t.Errorf("the 4 children of prev do not share one reason: %q", children)
 	}
 }

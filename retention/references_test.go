@@ -32,7 +32,7 @@ func TestKeepReferenced(t *testing.T) {
 			policy: deleteAll(retention.References{"app": {retentiontest.Digest("deployed"): "deploy/prod.yaml:12"}}),
 			want: map[string]string{
 				"deployed":       "keep: referenced in deploy/prod.yaml:12",
-				"deployed/amd64": "keep: platform linux/amd64 of " + short(retentiontest.Digest("deployed")) + " (referenced in deploy/prod.yaml:12)",
+				"deployed/amd64": "keep: in index " + short(retentiontest.Digest("deployed")) + " (referenced in deploy/prod.yaml:12)",
 				"other":          "delete: untagged, 9 days old",
 			},
 		},
@@ -52,7 +52,7 @@ func TestKeepReferenced(t *testing.T) {
 			want: map[string]string{
 				"idx":       "delete: untagged, 9 days old",
 				"idx/arm64": "keep: referenced in compose.yaml:7",
-				"idx/amd64": "delete: platform linux/amd64 of deleted index " + short(retentiontest.Digest("idx")),
+				"idx/amd64": "delete: in deleted index " + short(retentiontest.Digest("idx")),
 			},
 		},
 		{

@@ -145,7 +145,7 @@ func TestMinAge(t *testing.T) {
 			want: map[string]string{
 				"idx":    "delete: untagged, 9 days old",
 				"new":    "keep: only 5 minutes old (min-age 1 hour)",
-				"reused": "delete: platform linux/arm64 of deleted index " + retention.ShortDigest(retentiontest.Digest("idx")),
+				"reused": "delete: in deleted index " + retention.ShortDigest(retentiontest.Digest("idx")),
 			},
 		},
 		{
@@ -163,7 +163,7 @@ func TestMinAge(t *testing.T) {
 			policy: untagged(0),
 			want: map[string]string{
 				"idx":       "keep: untagged, but only 20 minutes old (min-age 1 hour)",
-				"idx/amd64": "keep: platform linux/amd64 of " + retention.ShortDigest(retentiontest.Digest("idx")) + " (untagged, but only 20 minutes old (min-age 1 hour))",
+				"idx/amd64": "keep: in index " + retention.ShortDigest(retentiontest.Digest("idx")) + " (untagged, but only 20 minutes old (min-age 1 hour))",
 			},
 		},
 		{

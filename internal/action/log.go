@@ -2,6 +2,7 @@ package action
 
 import (
 	"fmt"
+	"io"
 	"strings"
 
 	"github.com/sethvargo/go-githubactions"
@@ -57,7 +58,19 @@ func escapeArgs(args []any) []any {
 type escaped struct{ v any }
 
 func (e escaped) Format(f fmt.State, verb rune) {
+	if s, ok := e.v.(string); ok && (verb == 's' || verb == 'v') && plain(f) {
+		// Most arguments: a string as it is, without formatting it twice.
+		io.WriteString(f, escapeValue(s))
+		return
+	}
 	fmt.Fprint(f, escapeValue(fmt.Sprintf(fmt.FormatString(f, verb), e.v)))
+}
+
+// plain reports whether f has no width, precision or flag.
+func plain(f fmt.State) bool {
+	_, width := f.Width()
+	_, precision := f.Precision()
+	return !width && !precision && !strings.ContainsFunc("-+# 0", func(c rune) bool { return f.Flag(int(c)) })
 }
 
 // valueEscaper is the toolkit's escaping of command data (%, CR, LF: the
@@ -73,4 +86,9 @@ var valueEscaper = strings.NewReplacer(
 )
 
 // escapeValue makes text from outside the program safe on a log line.
-func escapeValue(s string) string { return valueEscaper.Replace(s) }
+func escapeValue(s string) string {
+	if !strings.ContainsAny(s, "%\r\n:#") {
+		return s // nothing to escape, and no copy
+	}
+	return valueEscaper.Replace(s)
+}

@@ -1,13 +1,16 @@
 package ghcr
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/textproto"
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/google/go-github/v57/github"
@@ -109,13 +112,25 @@ func (o ownerPackages) versions(ctx context.Context, pkg string, page, perPage i
 	if err != nil {
 		return nil, nil, err
 	}
-	var vs []listedVersion
-	resp, err := o.gh.Do(ctx, req, &vs)
+	body := pageBodies.Get().(*bytes.Buffer)
+	defer pageBodies.Put(body)
+	body.Reset()
+	// The body is read whole into a reused buffer and decoded in one go:
+	// go-github's own decoding grows a fresh buffer and slice for every
+	// page, a third of all a warm run of 100,000 versions allocates.
+	resp, err := o.gh.Do(ctx, req, body)
 	if err != nil {
 		return nil, resp, err
 	}
+	vs := make([]listedVersion, 0, perPage)
+	if err := json.Unmarshal(body.Bytes(), &vs); err != nil {
+		return nil, resp, fmt.Errorf("reading page %d of the versions of %s: %w", page, pkg, err)
+	}
 	return vs, resp, nil
 }
+
+// pageBodies are the buffers listing pages are read into.
+var pageBodies = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 
 func (o ownerPackages) deleteVersion(ctx context.Context, pkg string, id int64) error {
 	_, err := o.svc.PackageDeleteVersion(ctx, o.path, containerType, url.PathEscape(pkg), id)

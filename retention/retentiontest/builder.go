@@ -174,7 +174,7 @@ func (b *Builder) Decisions(t testing.TB, p retention.Policy) map[string]string 
 	}
 	out := map[string]string{}
 	for _, d := range append(append(plan.Delete, plan.Keep...), plan.Deferred...) {
-		out[b.Names[d.Digest]] = string(d.Action) + ": " + d.Reason
+		out[b.Names[d.Digest]] = d.Action.String() + ": " + d.Reason
 	}
 	return out
 }
