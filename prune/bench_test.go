@@ -97,7 +97,7 @@ func newBenchSource(images int) *benchSource {
 		}
 		s.index[d] = k
 		s.sizes = append(s.sizes, len(raw))
-		s.versions = append(s.versions, retention.Version{ID: int64(1_000_000 + k), Digest: d, Tags: tags, CreatedAt: at, UpdatedAt: at})
+		s.versions = append(s.versions, retention.Version{ID: int64(1_000_000 + k), Digest: d, Tags: tags, CreatedAt: retention.TimeOf(at), UpdatedAt: retention.TimeOf(at)})
 	}
 	return s
 }

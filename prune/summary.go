@@ -317,7 +317,7 @@ func (r *Report) deletionsTable(p PackageReport) table {
 	}
 	t.row = func(i int) []string {
 		d := p.Plan.Delete[i]
-		cells := []string{retention.ShortDigest(d.Digest), kindCell(d), tagList(d.Tags), retention.FormatAge(r.Time.Sub(d.UpdatedAt)), d.Reason, fmt.Sprint(d.ID)}
+		cells := []string{retention.ShortDigest(d.Digest), kindCell(d), tagList(d.Tags), retention.FormatAge(r.Time.Sub(d.UpdatedAt.Time())), d.Reason, fmt.Sprint(d.ID)}
 		if p.Result != nil {
 			a := p.Result.Deletions[i]
 			cells = append(cells, outcomeCell(a.Outcome, a.Detail))
@@ -411,7 +411,7 @@ func keptTable(p *retention.Plan, now time.Time) table {
 		rows:    len(roots),
 		row: func(i int) []string {
 			d := roots[i]
-			return []string{retention.ShortDigest(d.Digest), kindCell(d), tagList(d.Tags), retention.FormatAge(now.Sub(d.UpdatedAt)), d.Reason, fmt.Sprint(protects[d.Digest])}
+			return []string{retention.ShortDigest(d.Digest), kindCell(d), tagList(d.Tags), retention.FormatAge(now.Sub(d.UpdatedAt.Time())), d.Reason, fmt.Sprint(protects[d.Digest])}
 		},
 	}
 }

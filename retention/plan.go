@@ -28,11 +28,11 @@ import (
 // Its json keys are those of a Decision's line in the plan file, which
 // holds its version rather than a copy.
 type Version struct {
-	ID        int64     `json:"id"`
-	Digest    string    `json:"digest"`
-	Tags      []string  `json:"tags"`
-	CreatedAt time.Time `json:"created_at"`
-	UpdatedAt time.Time `json:"updated_at"`
+	ID        int64    `json:"id"`
+	Digest    string   `json:"digest"`
+	Tags      []string `json:"tags"`
+	CreatedAt Time     `json:"created_at"`
+	UpdatedAt Time     `json:"updated_at"`
 }
 
 // Snapshot is everything the decision depends on: every version of one
@@ -95,8 +95,8 @@ func (a *Action) UnmarshalText(b []byte) error {
 type Decision struct {
 	*Version
 	Kind     manifest.Kind `json:"kind"`
+	Action   Action        `json:"decision"` // beside Kind, the two in one word
 	Platform string        `json:"platform,omitempty"`
-	Action   Action        `json:"decision"`
 	Reason   string        `json:"reason"`
 	// KeptBy is the root a kept version hangs from, "" for roots themselves.
 	KeptBy string `json:"kept_by,omitempty"`

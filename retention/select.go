@@ -274,8 +274,8 @@ func (s *selector) applyAge(versions []listed) {
 			delete(s.candidates, v.id)
 			s.roots[v.id] = why + ", but only " + s.ageAgainst(v, rule, cutoff)
 		case candidate:
-			s.candidates[v.id] = why + ", " + FormatAge(s.now.Sub(v.UpdatedAt)) + " old"
-		case !s.isRoot(v.id) && s.minAge(v) > 0 && s.now.Sub(v.UpdatedAt) < s.minAge(v):
+			s.candidates[v.id] = why + ", " + FormatAge(s.now.Sub(v.UpdatedAt.Time())) + " old"
+		case !s.isRoot(v.id) && s.minAge(v) > 0 && s.now.Sub(v.UpdatedAt.Time()) < s.minAge(v):
 			s.young[v.id] = "only " + s.ageAgainst(v, "min-age", s.minAge(v))
 		}
 	}
@@ -285,7 +285,7 @@ func (s *selector) applyAge(versions []listed) {
 // and by which rule and cut-off: the later of older-than and min-age
 // decides. Only a candidate or a tag removal spared says so in words.
 func (s *selector) spare(v listed) (rule string, cutoff time.Duration, young bool) {
-	age, minAge := s.now.Sub(v.UpdatedAt), s.minAge(v)
+	age, minAge := s.now.Sub(v.UpdatedAt.Time()), s.minAge(v)
 	switch {
 	case s.p.OlderThan > 0 && age < s.p.OlderThan && s.p.OlderThan >= minAge:
 		return "older-than", s.p.OlderThan, true
@@ -307,7 +307,7 @@ func (s *selector) minAge(v listed) time.Duration {
 // ageAgainst says v's age and the rule it is measured by: "12 minutes old
 // (min-age 1 hour)".
 func (s *selector) ageAgainst(v listed, rule string, cutoff time.Duration) string {
-	return fmt.Sprintf("%s old (%s %s)", FormatAge(s.now.Sub(v.UpdatedAt)), rule, FormatDuration(cutoff))
+	return fmt.Sprintf("%s old (%s %s)", FormatAge(s.now.Sub(v.UpdatedAt.Time())), rule, FormatDuration(cutoff))
 }
 
 func (s *selector) isRoot(id int32) bool {

@@ -123,7 +123,7 @@ func (k *keptListings) Unchanged(pkg string) ([]retention.Version, bool) {
 	}
 	vs := make([]retention.Version, len(l.Versions))
 	for i, v := range l.Versions {
-		vs[i] = retention.Version{ID: v.ID, Digest: v.Digest, Tags: v.Tags, CreatedAt: v.CreatedAt, UpdatedAt: v.UpdatedAt}
+		vs[i] = retention.Version{ID: v.ID, Digest: v.Digest, Tags: v.Tags, CreatedAt: retention.TimeOf(v.CreatedAt), UpdatedAt: retention.TimeOf(v.UpdatedAt)}
 	}
 	return vs, true
 }
@@ -135,7 +135,7 @@ func (k *keptListings) Listed(pkg string, versions []retention.Version) {
 	}
 	l := mcache.Listing{Package: pkg, VersionCount: info.VersionCount, UpdatedAt: info.UpdatedAt, Versions: make([]mcache.ListedVersion, len(versions))}
 	for i, v := range versions {
-		l.Versions[i] = mcache.ListedVersion{ID: v.ID, Digest: v.Digest, Tags: v.Tags, CreatedAt: v.CreatedAt, UpdatedAt: v.UpdatedAt}
+		l.Versions[i] = mcache.ListedVersion{ID: v.ID, Digest: v.Digest, Tags: v.Tags, CreatedAt: v.CreatedAt.Time(), UpdatedAt: v.UpdatedAt.Time()}
 	}
 	if err := k.store.Save(l); err != nil {
 		k.log.Warningf("package listings: keeping the listing of %s in %s: %v", pkg, k.store, err)

@@ -171,7 +171,7 @@ func wantListing(t *testing.T, srv *fakeghcr.Server, owner, pkg string, got []re
 		delete(byID, g.ID)
 		slices.Sort(g.Tags)
 		slices.Sort(w.Tags)
-		if g.Digest != w.Digest || !slices.Equal(g.Tags, w.Tags) || !g.CreatedAt.Equal(w.CreatedAt) || !g.UpdatedAt.Equal(w.UpdatedAt) {
+		if g.Digest != w.Digest || !slices.Equal(g.Tags, w.Tags) || !g.CreatedAt.Time().Equal(w.CreatedAt) || !g.UpdatedAt.Time().Equal(w.UpdatedAt) {
 			t.Errorf("version %d = %+v, want %+v", g.ID, g, w)
 		}
 	}

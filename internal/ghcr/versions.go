@@ -151,5 +151,5 @@ func toVersions(ctx context.Context, page []listedVersion) []retention.Version {
 }
 
 func toVersion(v *listedVersion) retention.Version {
-	return retention.Version{ID: v.ID, Digest: v.Name, Tags: v.Metadata.Container.Tags, CreatedAt: v.CreatedAt, UpdatedAt: v.UpdatedAt}
+	return retention.Version{ID: v.ID, Digest: v.Name, Tags: v.Metadata.Container.Tags, CreatedAt: retention.TimeOf(v.CreatedAt), UpdatedAt: retention.TimeOf(v.UpdatedAt)}
 }

@@ -59,7 +59,7 @@ func TestVersionsAllPages(t *testing.T) {
 	old := 0
 	for _, v := range vs {
 		tags[v.Digest] = v.Tags
-		if v.CreatedAt.Year() == 2023 {
+		if v.CreatedAt.Time().Year() == 2023 {
 			old++
 		}
 		if v.CreatedAt.IsZero() || v.UpdatedAt.IsZero() {

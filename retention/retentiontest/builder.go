@@ -45,7 +45,7 @@ func (b *Builder) Add(name string, age time.Duration, m *manifest.Manifest, tags
 	m.Digest = d
 	b.Names[d] = name
 	b.Snap.Manifests[d] = m
-	b.Snap.Versions = append(b.Snap.Versions, retention.Version{ID: b.next, Digest: d, Tags: tags, CreatedAt: Now.Add(-age), UpdatedAt: Now.Add(-age)})
+	b.Snap.Versions = append(b.Snap.Versions, retention.Version{ID: b.next, Digest: d, Tags: tags, CreatedAt: retention.TimeOf(Now.Add(-age)), UpdatedAt: retention.TimeOf(Now.Add(-age))})
 	return b
 }
 
