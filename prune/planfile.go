@@ -98,12 +98,13 @@ func (r *Report) writePackage(jw *jsonWriter, p PackageReport) {
 		plan = &retention.Plan{}
 	}
 	for i, d := range plan.Delete {
-		e := Deletion{Decision: d}
+		var outcome Outcome
+		var detail string
 		if p.Result != nil {
-			e.Outcome, e.Detail = p.Result.Deletions[i].Outcome, p.Result.Deletions[i].Detail
+			outcome, detail = p.Result.Deletions[i].Outcome, p.Result.Deletions[i].Detail
 		}
 		jw.sep(i)
-		jw.value(e)
+		jw.decision(d, outcome, detail)
 	}
 	jw.raw("\n],\"untag\":[")
 	for i, u := range plan.Untag {
@@ -147,6 +148,7 @@ func orEmptySlice[T any](s []T) []T {
 // jsonWriter writes JSON piece by piece and keeps the first error.
 type jsonWriter struct {
 	w   *bufio.Writer
+	buf []byte // a decision's line, reused
 	err error
 }
 
@@ -197,7 +199,18 @@ func (jw *jsonWriter) array(name string, ds []retention.Decision) {
 	jw.raw("\n],\"" + name + "\":[")
 	for i, d := range ds {
 		jw.sep(i)
-		jw.value(d)
+		jw.decision(d, "", "")
+	}
+}
+
+// decision writes one decision, a deletion's outcome and detail with it.
+func (jw *jsonWriter) decision(d retention.Decision, outcome Outcome, detail string) {
+	if jw.err != nil {
+		return
+	}
+	jw.buf, jw.err = appendDecision(jw.buf[:0], d, outcome, detail)
+	if jw.err == nil {
+		_, jw.err = jw.w.Write(jw.buf)
 	}
 }
 

@@ -346,8 +346,10 @@ func planSnapshot(snap retention.Snapshot, policy retention.Policy, now time.Tim
 		err = plan.Check(policy)
 	}
 	if err == nil {
-		plan = limit(plan, reg, len(snap.Versions), opts.MaxDeletions, log)
-		err = plan.Check(policy)
+		// A plan limit leaves as it is has been checked already.
+		if limited := limit(plan, reg, len(snap.Versions), opts.MaxDeletions, log); limited != plan {
+			plan, err = limited, limited.Check(policy)
+		}
 	}
 	if err != nil {
 		return snap, nil, fmt.Errorf("planning %s: %w", snap.Package, err)

@@ -607,7 +607,7 @@ func details(b *md, summary string, open bool, body func()) {
 
 func kindCell(d retention.Decision) string {
 	if d.Platform != "" {
-		return fmt.Sprintf("%s %s", d.Kind, d.Platform)
+		return d.Kind.String() + " " + d.Platform
 	}
 	return d.Kind.String()
 }

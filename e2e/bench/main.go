@@ -165,8 +165,8 @@ func run(ctx context.Context, cfg config, w io.Writer) error {
 			printHeading(w, cfg, versions, table != "")
 		}
 		bound := boundOf(m, cfg.latency)
-		fmt.Fprintf(w, "| %s | %.2f s | %.2f s | %.2f | %d | %d | %d | %.0f MiB |\n", kind, m.wall.Seconds(), bound.Seconds(),
-			m.wall.Seconds()/bound.Seconds(), m.rest, m.manifestGets, m.otherRegistry, float64(m.maxRSS)/(1<<20))
+		fmt.Fprintf(w, "| %s | %.2f s | %.2f s | %.2f | %.2f s | %d | %d | %d | %.0f MiB |\n", kind, m.wall.Seconds(), bound.Seconds(),
+			m.wall.Seconds()/bound.Seconds(), m.cpu.Seconds(), m.rest, m.manifestGets, m.otherRegistry, float64(m.maxRSS)/(1<<20))
 		table = "dry"
 	}
 	return nil
@@ -179,7 +179,7 @@ func printHeading(w io.Writer, cfg config, versions int, after bool) {
 		fmt.Fprintln(w)
 	}
 	fmt.Fprintf(w, "%d package(s), %d versions, %v a request; a dry run with %s\n\n", cfg.packages, versions, cfg.latency, joinInputs(cfg.inputs))
-	fmt.Fprintf(w, "| run | wall | bound | wall/bound | REST | manifest GETs | other registry | peak RSS |\n|---|---:|---:|---:|---:|---:|---:|---:|\n")
+	fmt.Fprintf(w, "| run | wall | bound | wall/bound | CPU | REST | manifest GETs | other registry | peak RSS |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|\n")
 }
 
 // joinInputs lists inputs as "name: value", sorted.
@@ -280,6 +280,7 @@ type measurement struct {
 	manifestGets  int
 	otherRegistry int // token, HEAD, blobs, tag listings
 	maxRSS        int64
+	cpu           time.Duration // the binary's user and system time
 	stats         fakeghcr.Stats // the fake's own counts, for a delete run
 }
 
@@ -351,6 +352,7 @@ func measure(ctx context.Context, srv *fakeghcr.Server, bin, dir, cache string, 
 	}
 	m.otherRegistry = st.Total - m.rest - m.manifestGets
 	m.maxRSS = hwm
+	m.cpu = cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
 	if m.maxRSS == 0 {
 		// No /proc: the rusage, which on Linux also counts the bench's
 		// own memory (see pollHighWater).

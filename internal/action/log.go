@@ -87,7 +87,7 @@ var valueEscaper = strings.NewReplacer(
 
 // escapeValue makes text from outside the program safe on a log line.
 func escapeValue(s string) string {
-	if !strings.ContainsAny(s, "%\r\n:#") {
+	if !strings.ContainsAny(s, "%\r\n") && !strings.Contains(s, "::") && !strings.Contains(s, "##[") {
 		return s // nothing to escape, and no copy
 	}
 	return valueEscaper.Replace(s)
