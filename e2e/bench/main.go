@@ -280,7 +280,7 @@ type measurement struct {
 	manifestGets  int
 	otherRegistry int // token, HEAD, blobs, tag listings
 	maxRSS        int64
-	cpu           time.Duration // the binary's user and system time
+	cpu           time.Duration  // the binary's user and system time
 	stats         fakeghcr.Stats // the fake's own counts, for a delete run
 }
 
