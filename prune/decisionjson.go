@@ -11,8 +11,9 @@ import (
 // appendDecision appends d as json.Marshal writes it, byte for byte, and
 // then a deletion's outcome and detail when there are any: the plan file's
 // one line a version, written without reflection, which at 100,000
-// versions took longer than writing the rest of the run's results.
-// FuzzAppendDecision holds it to json.Marshal.
+// versions took longer than writing the rest of the run's results. One
+// difference: no tags are [], never null, whether the listing said [] or
+// nothing. FuzzAppendDecision holds it to json.Marshal.
 func appendDecision(b []byte, d retention.Decision, outcome Outcome, detail string) ([]byte, error) {
 	kind, err := d.Kind.MarshalText()
 	if err != nil {
@@ -29,18 +30,14 @@ func appendDecision(b []byte, d retention.Decision, outcome Outcome, detail stri
 		b = append(b, `,"digest":`...)
 		b = appendJSONString(b, v.Digest)
 		b = append(b, `,"tags":`...)
-		if v.Tags == nil {
-			b = append(b, "null"...)
-		} else {
-			b = append(b, '[')
-			for i, t := range v.Tags {
-				if i > 0 {
-					b = append(b, ',')
-				}
-				b = appendJSONString(b, t)
+		b = append(b, '[')
+		for i, t := range v.Tags {
+			if i > 0 {
+				b = append(b, ',')
 			}
-			b = append(b, ']')
+			b = appendJSONString(b, t)
 		}
+		b = append(b, ']')
 		b = append(b, `,"created_at":`...)
 		b = appendJSONTime(b, v.CreatedAt.Time())
 		b = append(b, `,"updated_at":`...)

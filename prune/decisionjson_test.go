@@ -25,7 +25,13 @@ func FuzzAppendDecision(f *testing.F) {
 			}
 			dec.Version = &retention.Version{ID: id, Digest: digest, Tags: tags, CreatedAt: retention.TimeOf(time.Unix(0, at)), UpdatedAt: retention.Time(at)}
 		}
-		want, err := json.Marshal(Deletion{Decision: dec, Outcome: Outcome(outcome), Detail: detail})
+		marshaled := dec
+		if dec.Version != nil && dec.Version.Tags == nil {
+			v := *dec.Version
+			v.Tags = []string{} // the plan file's [] for no tags, where json says null
+			marshaled.Version = &v
+		}
+		want, err := json.Marshal(Deletion{Decision: marshaled, Outcome: Outcome(outcome), Detail: detail})
 		got, gerr := appendDecision(nil, dec, Outcome(outcome), detail)
 		if (err != nil) != (gerr != nil) {
 			t.Fatalf("json.Marshal: %v, appendDecision: %v", err, gerr)

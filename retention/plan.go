@@ -171,11 +171,6 @@ func graphOf(s Snapshot) (refGraph, []listed, error) {
 	versions := make([]listed, len(s.Versions))
 	for i := range s.Versions {
 		versions[i].Version = &s.Versions[i]
-		if s.Versions[i].Tags == nil {
-			// The plan's decisions hold these versions, and the plan
-			// file says [] for no tags rather than null.
-			s.Versions[i].Tags = []string{}
-		}
 	}
 	newestFirst := func(a, b listed) int {
 		return cmp.Or(b.UpdatedAt.Compare(a.UpdatedAt), cmp.Compare(b.ID, a.ID))
