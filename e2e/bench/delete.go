@@ -30,7 +30,7 @@ func measureDelete(ctx context.Context, bin, dir, cache string, cfg config, prof
 	}
 	run := cfg
 	run.inputs = cfg.deleteInputs
-	return measure(ctx, srv, bin, dir, cache, run, profiles)
+	return measure(ctx, srv, []string{bin}, dir, cache, run, profiles)
 }
 
 // printDeleteHeading introduces the table of delete runs; after another

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"net/http"
+	"os"
 	"testing"
 	"time"
 
@@ -66,4 +67,45 @@ func TestDeletesPerMinute(t *testing.T) {
 			t.Errorf("%d deletions over %v: %v a minute, want %v", c.st.VersionsDeleted, c.st.LastDelete.Sub(c.st.FirstDelete), got, c.want)
 		}
 	}
+}
+
+func TestParseFlagsPeerRun(t *testing.T) {
+	cfg, err := parseFlags([]string{"-runs", "cold,peer", "-peer", "node ./dist/index.js"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := fmt.Sprint(cfg.runs, cfg.peer); got != "[cold peer] [node ./dist/index.js]" {
+		t.Errorf("runs and peer = %s", got)
+	}
+	if _, err := parseFlags([]string{"-runs", "peer"}); err == nil {
+		t.Error("a peer run without -peer was accepted")
+	}
+}
+
+// A peer run starts the peer's command with the runner's environment, the
+// API's URL under the input name the peer reads included. The peer is this
+// test binary (see TestMain).
+func TestMeasureRunsThePeer(t *testing.T) {
+	srv := fakeghcr.Start()
+	defer srv.Close()
+	cfg, err := parseFlags([]string{"-inputs", "bench-test-peer=" + srv.URL()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := measure(t.Context(), srv, []string{os.Args[0]}, t.TempDir(), "", cfg, ""); err != nil {
+		t.Errorf("the peer did not get the runner's inputs: %v", err)
+	}
+}
+
+// TestMain is also the peer of TestMeasureRunsThePeer: started with a
+// runner's environment, it succeeds only when the inputs a peer reads are
+// there.
+func TestMain(m *testing.M) {
+	if api := os.Getenv("INPUT_BENCH-TEST-PEER"); api != "" {
+		if os.Getenv("INPUT_GITHUB-API-URL") != api || os.Getenv("INPUT_DRY-RUN") != "true" {
+			os.Exit(1)
+		}
+		os.Exit(0)
+	}
+	os.Exit(m.Run())
 }

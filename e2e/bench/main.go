@@ -3,8 +3,12 @@
 // buildx multi-arch images, and runs the binary as a GitHub runner does (as a
 // process, with INPUT_* variables and GITHUB_* files), cold and then warm
 // with the same cache-dir. For each run it prints the wall time, the
-// requests by kind, the bound those requests imply at the manifest
-// concurrency, and the process's peak RSS.
+// process's CPU time, the requests by kind, the bound those requests imply
+// at the manifest concurrency, and the process's peak RSS.
+//
+// A peer run starts -peer in the binary's place with the same environment:
+// the action users switch from, on the same fake, side by side. Its inputs
+// carry the same names, and it reads the API's URL from an input of its own.
 //
 // A delete run measures the deletion pace instead: it seeds a fake of its
 // own behind GitHub's secondary limit (900 points a minute per endpoint, 5
@@ -21,6 +25,7 @@
 //	go run ./e2e/bench -images 20000           # 100,001 versions
 //	go run ./e2e/bench -packages 500 -images 4 # an organization: 500 packages × 21 versions
 //	go run ./e2e/bench -images 100 -runs delete # 430 of 500 versions and 4 tags deleted
+//	go run ./e2e/bench -runs cold,warm,peer -peer "node ghcr-cleanup-action/dist/index.js"
 package main
 
 import (
@@ -59,6 +64,9 @@ type config struct {
 	inputs   map[string]string
 	keep     bool   // keep the working directory
 	pprof    string // directory for the binary's profiles, one folder a run
+	// peer is the command a peer run starts instead of the binary, with the
+	// same inputs: the action users switch from, side by side.
+	peer []string
 
 	// deleteInputs are a delete run's inputs, on top of dry-run false.
 	deleteInputs map[string]string
@@ -83,21 +91,28 @@ func parseFlags(args []string) (config, error) {
 	fs.IntVar(&cfg.packages, "packages", 1, "packages of the organization; more than one runs with packages: '*' and a classic PAT")
 	fs.DurationVar(&cfg.latency, "latency", 20*time.Millisecond, "latency the fake adds to every request")
 	runs := fs.String("runs", "cold,warm", "runs in order, sharing one cache-dir: cold (empty cache), warm, or pushed (warm, after a new image in each of the first 5 packages); "+
-		"or delete (deletes for real, with -delete-inputs, from a fresh seed behind the secondary limit, with a cache-dir of its own, and reports the deletion pace)")
+		"or delete (deletes for real, with -delete-inputs, from a fresh seed behind the secondary limit, with a cache-dir of its own, and reports the deletion pace); "+
+		"or peer (-peer in the binary's place)")
 	inputs := fs.String("inputs", "delete-tags=sha-*,delete-untagged=true,keep-n-tagged=50,older-than=30d", "comma separated input=value pairs, on top of a dry run")
 	deleteInputs := fs.String("delete-inputs", "delete-tags=sha-*,keep-n-tagged=10", "a delete run's input=value pairs, on top of dry-run false; "+
 		"the default deletes the images tagged only sha-*, all but the newest 10, 5 versions an image")
 	fs.BoolVar(&cfg.keep, "keep", false, "keep the working directory (binary, cache, summaries) and print its path")
 	fs.StringVar(&cfg.pprof, "pprof", "", "write the binary's CPU and peak heap profiles under this directory, one folder a run (GHCR_PRUNE_PPROF)")
+	peer := fs.String("peer", "", "the command a peer run starts in the binary's place, with the same INPUT_* variables and GITHUB_* files "+
+		"(dataaxiom/ghcr-cleanup-action: \"node <checkout>/dist/index.js\")")
 	if err := fs.Parse(args); err != nil {
 		return cfg, err
 	}
 	if cfg.images < 1 || cfg.packages < 1 {
 		return cfg, errors.New("-images and -packages must be at least 1")
 	}
+	cfg.peer = strings.Fields(*peer)
 	for _, r := range strings.Split(*runs, ",") {
-		if r != "cold" && r != "warm" && r != "pushed" && r != "delete" {
-			return cfg, fmt.Errorf("-runs: %q is not cold, warm, pushed or delete", r)
+		if r != "cold" && r != "warm" && r != "pushed" && r != "delete" && r != "peer" {
+			return cfg, fmt.Errorf("-runs: %q is not cold, warm, pushed, delete or peer", r)
+		}
+		if r == "peer" && len(cfg.peer) == 0 {
+			return cfg, errors.New("-runs: a peer run needs -peer")
 		}
 		cfg.runs = append(cfg.runs, r)
 	}
@@ -208,8 +223,10 @@ func runOnce(ctx context.Context, srv *fakeghcr.Server, bin, dir string, cfg con
 		}
 	case "delete":
 		return measureDelete(ctx, bin, runDir, filepath.Join(dir, fmt.Sprintf("cache%d", i)), cfg, profiles)
+	case "peer":
+		return measure(ctx, srv, cfg.peer, runDir, "", cfg, "")
 	}
-	return measure(ctx, srv, bin, runDir, cache, cfg, profiles)
+	return measure(ctx, srv, []string{bin}, runDir, cache, cfg, profiles)
 }
 
 // build compiles the binary as the Dockerfile does.
@@ -307,6 +324,8 @@ func runnerEnv(srv *fakeghcr.Server, dir, cache string, cfg config, profiles str
 		"GITHUB_STEP_SUMMARY=" + summary, "GITHUB_OUTPUT=" + output,
 		"INPUT_TOKEN=" + token, "INPUT_OWNER=" + owner, "INPUT_PACKAGES=" + packages,
 		"INPUT_REGISTRY-URL=" + srv.URL(), "INPUT_CACHE-DIR=" + cache,
+		// What only the peer reads: ghcr-prune takes the API from GITHUB_API_URL.
+		"INPUT_GITHUB-API-URL=" + srv.URL(),
 		"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME"),
 	}
 	if profiles != "" {
@@ -320,13 +339,13 @@ func runnerEnv(srv *fakeghcr.Server, dir, cache string, cfg config, profiles str
 	return env, nil
 }
 
-func measure(ctx context.Context, srv *fakeghcr.Server, bin, dir, cache string, cfg config, profiles string) (measurement, error) {
+func measure(ctx context.Context, srv *fakeghcr.Server, argv []string, dir, cache string, cfg config, profiles string) (measurement, error) {
 	env, err := runnerEnv(srv, dir, cache, cfg, profiles)
 	if err != nil {
 		return measurement{}, err
 	}
 	srv.ResetStats()
-	cmd := exec.CommandContext(ctx, bin)
+	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
 	cmd.Env = env
 	var log bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &log, &log
