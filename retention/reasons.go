@@ -19,10 +19,10 @@ func (m marker) decision(v listed, a Action, why string) Decision {
 	}
 }
 
-// inIndex is the reason said once for all the children of one index: at
-// 100,000 versions most decisions are children of an index, and one string
-// each would be megabytes. The child's own kind and platform are in its
-// decision, beside the reason.
+// inIndex holds, by the id of an index, the one reason all its children
+// share: at 100,000 versions most decisions are children of an index, and
+// a string each would be megabytes. A child's own kind and platform are in
+// its decision, beside the reason.
 type inIndex map[int32]string
 
 // keepReason names the root the kept version id hangs from: "in index
