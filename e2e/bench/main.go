@@ -361,6 +361,10 @@ func measure(ctx context.Context, srv *fakeghcr.Server, argv []string, dir, cach
 		hwm = <-polled
 	}
 	wall := time.Since(start)
+	// Kept beside the summary, for -keep.
+	if werr := os.WriteFile(filepath.Join(dir, "log"), log.Bytes(), 0o644); werr != nil && err == nil {
+		err = werr
+	}
 	if err != nil {
 		return measurement{}, fmt.Errorf("%v\n%s", err, tail(log.String(), 3000))
 	}
