@@ -138,7 +138,10 @@ func load(ctx context.Context, src Source, pkg string, versions []retention.Vers
 	progress.reading(pkg, len(fetch))
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	canon := digestsOf(versions)
+	var canon map[string]string
+	if len(fetch) > 0 {
+		canon = digestsOf(versions) // a map of every digest: for what is fetched only
+	}
 	for _, i := range fetch {
 		v := versions[i]
 		wg.Add(1)

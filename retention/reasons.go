@@ -33,17 +33,13 @@ func (m marker) keepReason(id int32, d *Decision, kept *manifest.Reach, said inI
 	}
 	e, _ := kept.Via(id)
 	from := other(e, id)
-	child := e.Kind == manifest.EdgeChild && e.From == from
-	if why, ok := said[from]; ok && child {
-		return why, m.g.Digest(m.rootOf(from, kept))
-	}
 	at := m.rootOf(from, kept)
-	what := "in " + m.g.kind(from).String()
-	if !child {
-		what = relation(id, d, e) + " of"
+	if e.Kind != manifest.EdgeChild || e.From != from {
+		return relation(id, d, e) + " of " + ShortDigest(m.g.Digest(from)) + " (" + m.roots[at] + ")", m.g.Digest(at)
 	}
-	why = what + " " + ShortDigest(m.g.Digest(from)) + " (" + m.roots[at] + ")"
-	if child {
+	why, ok := said[from]
+	if !ok {
+		why = "in " + m.g.kind(from).String() + " " + ShortDigest(m.g.Digest(from)) + " (" + m.roots[at] + ")"
 		said[from] = why
 	}
 	return why, m.g.Digest(at)
